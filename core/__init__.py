@@ -1,0 +1,4 @@
+"""Core: settings, event schemas and adapters (bus, index, blobs, db).
+
+core imports no other package of this project and knows no domain rules.
+"""

@@ -1,0 +1,3 @@
+from qinglang.cli import main
+
+main()
