@@ -81,6 +81,8 @@ class Source(Event):
     profile: SamplingProfile = Field(default_factory=SamplingProfile)
     language: str = "zh"
     enabled: bool = True
+    # plugin options (crawler patterns/depth, feed connector, HLS variant, ...); see ingest/
+    options: dict[str, Any] = Field(default_factory=dict)
 
     def key(self) -> str:
         return self.id

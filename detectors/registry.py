@@ -40,4 +40,14 @@ def default_registry() -> Registry:
     """
     reg = Registry()
     # Each detector module adds one line here.
+    from detectors.qos.black import BlackDetector; reg.register(BlackDetector)  # noqa: E702, I001
+    from detectors.qos.freeze import FreezeDetector; reg.register(FreezeDetector)  # noqa: E702, I001
+    from detectors.qos.silence import SilenceDetector; reg.register(SilenceDetector)  # noqa: E702, I001
+    from detectors.qos.loudness import LoudnessDetector; reg.register(LoudnessDetector)  # noqa: E702, I001
+    from detectors.qos.signal_loss import SignalLossDetector; reg.register(SignalLossDetector)  # noqa: E702, I001
+    from detectors.qos.bars import ColourBarsDetector; reg.register(ColourBarsDetector)  # noqa: E702, I001
+    from detectors.asr import AsrDetector; reg.register(AsrDetector)  # noqa: E702, I001
+    from detectors.ocr import OcrDetector; reg.register(OcrDetector)  # noqa: E702, I001
+    from detectors.fingerprint.detector import FingerprintDetector; reg.register(FingerprintDetector)  # noqa: E702, I001
+    from detectors.language import LanguageDetector; reg.register(LanguageDetector)  # noqa: E702, I001
     return reg

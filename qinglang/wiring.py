@@ -9,6 +9,10 @@ _ROOT = Path(__file__).resolve().parent.parent
 # Every package that owns tables keeps its Alembic version files here.
 MIGRATION_FOLDERS: list[Path] = [
     _ROOT / "core" / "versions",
+    _ROOT / "detectors" / "fingerprint" / "migrations",
+    _ROOT / "complaints" / "migrations",
+    _ROOT / "console" / "migrations",
+    _ROOT / "ingest" / "migrations",
 ]
 
 

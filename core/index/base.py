@@ -15,17 +15,20 @@ from typing import Any, Iterable, Iterator
 FACET_FIELDS = ("source_id", "detector", "list_name", "category", "severity", "platform", "origin")
 
 
+_list = list  # the field named ``list`` below shadows the builtin inside the class body
+
+
 @dataclass
 class HitQuery:
     q: str = ""  # full-text (Chinese) over text, matched, term, snippet
     since: datetime | None = None  # detected_at >= since
     until: datetime | None = None  # detected_at < until
-    source: list[str] = field(default_factory=list)
-    detector: list[str] = field(default_factory=list)
-    list: list[str] = field(default_factory=list)  # list_name
-    category: list[str] = field(default_factory=list)
-    severity: list[str] = field(default_factory=list)
-    platform: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=_list)
+    detector: list[str] = field(default_factory=_list)
+    list: list[str] = field(default_factory=_list)  # list_name
+    category: list[str] = field(default_factory=_list)
+    severity: list[str] = field(default_factory=_list)
+    platform: list[str] = field(default_factory=_list)
     size: int = 50
     # Stable paging beyond any window: the ``cursor`` of the previous page.
     cursor: str | None = None

@@ -1,0 +1,138 @@
+"""Pages for people: sign-in, the live alert list and the evidence panel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from console import evidence as ev
+from console.auth import (
+    client_ip,
+    current_user,
+    end_session,
+    require_roles,
+    start_session,
+    verify_csrf,
+)
+from console.deps import Role, ServicesDep
+from console.routers.alerts import ACT_ROLES, READ_ROLES, alert_detail, alert_store, open_case
+from console.templating import render
+from console.users import User, UserService
+from core.errors import QinglangError
+from core.events import AlertState, Severity
+
+router = APIRouter(include_in_schema=False)
+
+AnyUserDep = Annotated[User, Depends(require_roles())]
+AlertReaderDep = Annotated[User, Depends(require_roles(*READ_ROLES))]
+AlertActorDep = Annotated[User, Depends(require_roles(*ACT_ROLES))]
+
+HOME_BY_ROLE = [(Role.OPERATOR, "/alerts"), (Role.SUPERVISOR, "/alerts"), (Role.HANDLER, "/complaints"),
+                (Role.ANALYST, "/search"), (Role.LIST_ADMIN, "/lists"), (Role.ADMIN, "/alerts")]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002
+    if current_user(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+def login(request: Request, svc: ServicesDep, username: Annotated[str, Form(max_length=64)],
+          password: Annotated[str, Form(max_length=256)], next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
+    limiter = request.app.state.login_limiter
+    ip = client_ip(request)
+    try:
+        limiter.check(ip, username)
+    except QinglangError as exc:
+        return render(request, "login.html", {"next": _safe_next(next), "error": exc.message,
+                                              "hint": exc.hint}, status_code=exc.http_status)
+    user = UserService(svc.db).authenticate(username.strip(), password)
+    if user is None:
+        limiter.failed(ip, username)
+        return render(request, "login.html", {"next": _safe_next(next), "error": "账号或密码错误",
+                                              "hint": "Wrong account or password"}, status_code=401)
+    limiter.succeeded(ip, username)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    start_session(request, response, user)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    if current_user(request) is not None:
+        await verify_csrf(request)
+    response = RedirectResponse("/login", status_code=303)
+    end_session(response)
+    return response
+
+
+@router.get("/")
+def home(user: AnyUserDep) -> Response:
+    for role, path in HOME_BY_ROLE:
+        if role.value in user.roles:
+            return RedirectResponse(path, status_code=303)
+    return RedirectResponse("/alerts", status_code=303)
+
+
+FILTERS = ("state", "severity", "source", "detector", "list", "category")
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, svc: ServicesDep, user: AlertReaderDep, page: int = 1) -> Response:
+    params = {k: (request.query_params.get(k) or None) for k in FILTERS}
+    page = max(1, page)
+    store = alert_store(svc)
+    alerts, total = store.list(state=params["state"], severity=params["severity"], source=params["source"],
+                               detector=params["detector"], list_name=params["list"],
+                               category=params["category"], limit=100, offset=(page - 1) * 100)
+    return render(request, "alerts.html", {
+        "alerts": alerts, "total": total, "page": page, "filters": params, "seq": store.current_seq(),
+        "states": [s.value for s in AlertState], "severities": [s.value for s in Severity],
+        "can_act": user.has(*[str(r) for r in ACT_ROLES]),
+    })
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(request: Request, alert_id: str, svc: ServicesDep, user: AlertReaderDep) -> Response:
+    detail = alert_detail(svc, alert_id)
+    hit = next((h for h in detail.hits if h.get("id") == detail.alert.last_hit_id),
+               detail.hits[0] if detail.hits else None)
+    e = (hit or {}).get("evidence") or {}
+    return render(request, "alert.html", {
+        "a": detail.alert, "d": detail, "hit": hit, "e": e,
+        "snippet": ev.highlight_snippet(hit) if hit else None,
+        "full": ev.highlight_full(hit) if hit and hit.get("text") else None,
+        "clip_kind": ev.clip_kind(e.get("clip")), "box": ev.box_points(e.get("box")),
+        "can_act": user.has(*[str(r) for r in ACT_ROLES]),
+        "can_open_case": user.has(*[str(r) for r in ACT_ROLES]) and _cases_available(),
+        "message": request.query_params.get("msg"),
+    })
+
+
+def _cases_available() -> bool:
+    from console.cases import available
+
+    return available()
+
+
+@router.post("/alerts/{alert_id}/act")
+def alert_act(request: Request, alert_id: str, svc: ServicesDep, user: AlertActorDep,
+              action: Annotated[str, Form()], reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Form fallback for the action buttons (JavaScript uses the JSON API)."""
+    store = alert_store(svc)
+    if action == "open_case":
+        case_id = open_case(svc, alert_id, user, reason or None)
+        store.act(alert_id, "link", user=user.name, reason=reason or None, case_id=case_id)
+    else:
+        store.act(alert_id, action, user=user.name, reason=reason or None)
+    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)

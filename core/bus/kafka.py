@@ -1,0 +1,294 @@
+"""The bus on Apache Kafka (kafka-python 3.x, brokers 4.x).
+
+- Producer: ``acks=all`` and idempotent (no duplicates from producer retries);
+  the key is the source id, so the default murmur2 partitioner keeps one
+  source's records in one partition, in order (the same one Java clients pick).
+- ``produce`` returns once the broker acknowledged the record; ``produce_many``
+  sends a batch and waits for every acknowledgement.
+- Consumers belong to a group, never auto-commit, and commit exactly what the
+  caller hands to ``commit`` (offset of the last record + 1 per partition).
+- Size is checked before sending: an oversized record raises ``RecordTooLarge``
+  with a reason (never a silent drop in the client's buffer).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Iterable, Sequence
+
+from core.bus.base import Bus, Consumer, Record
+from core.errors import BadInput, BusUnavailable, RecordTooLarge
+
+START_HINT = "start it with `qinglang services start kafka` (or fix the bus URL, QINGLANG_BUS)"
+
+
+def _unavailable(address: str, exc: BaseException, doing: str) -> BusUnavailable:
+    return BusUnavailable(f"Kafka at {address} is not reachable while {doing}: {exc}", hint=START_HINT)
+
+
+def _decode_value(raw: bytes | None) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return {"_undecodable": raw[:2000].decode("utf-8", "replace"), "_reason": f"not JSON: {exc}"}
+    return value if isinstance(value, dict) else {"_undecodable": value, "_reason": "not a JSON object"}
+
+
+class KafkaBus(Bus):
+    def __init__(
+        self,
+        address: str,
+        *,
+        partitions: int = 4,
+        max_record_bytes: int = 1024 * 1024,
+        client_id: str = "qinglang",
+    ) -> None:
+        from kafka import KafkaAdminClient, KafkaProducer
+        from kafka.errors import KafkaError
+
+        self.address = address.strip().removeprefix("kafka://").rstrip("/") or "127.0.0.1:9092"
+        self.url = f"kafka://{self.address}"
+        self.default_partitions = int(partitions)
+        self.max_record_bytes = int(max_record_bytes)
+        self._client_id = client_id
+        self._lock = threading.Lock()
+        self._known: set[str] = set()
+        self._meta = None  # a group-less consumer for offsets, opened on first use
+        try:
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=self.address, client_id=f"{client_id}-admin", request_timeout_ms=10000
+            )
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.address,
+                client_id=f"{client_id}-producer",
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=2,
+                retries=2**31 - 1,
+                delivery_timeout_ms=120000,
+                request_timeout_ms=30000,
+                max_request_size=max(self.max_record_bytes + 64 * 1024, 1024 * 1024),
+                key_serializer=lambda k: None if k is None else str(k).encode("utf-8"),
+            )
+        except KafkaError as exc:
+            raise _unavailable(self.address, exc, "connecting") from exc
+
+    # -- topics --------------------------------------------------------------
+    def ensure_topics(self, topics: Iterable[str], partitions: int = 4) -> None:
+        from kafka.admin import NewTopic
+        from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+        names = [str(t) for t in topics]
+        if any(not t for t in names):
+            raise BadInput("topic name is empty", hint="name topics like qinglang.hits")
+        if partitions < 1:
+            raise BadInput(f"partitions must be >= 1, not {partitions}", hint="use 1 or more")
+        missing = [t for t in names if t not in self._known]
+        if not missing:
+            return
+        try:
+            existing = set(self._admin.list_topics())
+            new = [NewTopic(t, partitions, 1) for t in missing if t not in existing]
+            if new:
+                try:
+                    self._admin.create_topics(new, timeout_ms=30000)
+                except TopicAlreadyExistsError:
+                    pass
+        except KafkaError as exc:
+            raise _unavailable(self.address, exc, f"creating topics {missing}") from exc
+        self._known.update(missing)
+
+    def _ensure(self, topic: str) -> None:
+        if topic not in self._known:
+            self.ensure_topics([topic], self.default_partitions)
+
+    # -- producing -----------------------------------------------------------
+    def _encode(self, topic: str, value: dict[str, Any]) -> bytes:
+        if not isinstance(value, dict):
+            raise BadInput(
+                f"record value for {topic} must be a JSON object (dict), not {type(value).__name__}",
+                hint="produce event.to_json()",
+            )
+        try:
+            data = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise BadInput(
+                f"record value for {topic} is not JSON-serialisable: {exc}",
+                hint="convert datetimes, bytes and NaN first (event.to_json() does)",
+            ) from exc
+        if len(data) > self.max_record_bytes:
+            raise RecordTooLarge(
+                f"record for {topic} is {len(data)} bytes, over the limit of {self.max_record_bytes}",
+                hint="put large payloads in the blob store and send the ref (claim check), "
+                "or raise max_record_bytes (QINGLANG_MAX_RECORD_BYTES; the broker allows 2 MiB)",
+            )
+        return data
+
+    def _wait(self, futures: list[Any], topic: str) -> None:
+        from kafka.errors import KafkaError, MessageSizeTooLargeError
+
+        for fut in futures:
+            try:
+                fut.get(timeout=130)
+            except MessageSizeTooLargeError as exc:
+                raise RecordTooLarge(
+                    f"Kafka refused a record for {topic} as too large: {exc}",
+                    hint="raise message.max.bytes on the broker or send a blob ref",
+                ) from exc
+            except KafkaError as exc:
+                raise _unavailable(self.address, exc, f"writing to {topic}") from exc
+
+    def produce(self, topic: str, key: str | None, value: dict[str, Any]) -> None:
+        self.produce_many(topic, [(key, value)])
+
+    def produce_many(self, topic: str, items: Iterable[tuple[str | None, dict[str, Any]]]) -> None:
+        """Send every item, then wait until the broker acknowledged all of them (acks=all)."""
+        from kafka.errors import KafkaError
+
+        topic = str(topic)
+        encoded = [(key, self._encode(topic, value)) for key, value in items]  # validate all first
+        if not encoded:
+            return
+        self._ensure(topic)
+        try:
+            futures = [self._producer.send(topic, key=k, value=v) for k, v in encoded]
+        except KafkaError as exc:
+            raise _unavailable(self.address, exc, f"writing to {topic}") from exc
+        self._producer.flush(timeout=130)
+        self._wait(futures, topic)
+
+    def flush(self) -> None:
+        self._producer.flush(timeout=130)
+
+    # -- offsets -------------------------------------------------------------
+    def _meta_consumer(self):  # type: ignore[no-untyped-def]
+        from kafka import KafkaConsumer
+
+        if self._meta is None:
+            self._meta = KafkaConsumer(
+                bootstrap_servers=self.address, client_id=f"{self._client_id}-meta", enable_auto_commit=False
+            )
+        return self._meta
+
+    def _partitions(self, topic: str) -> list[int]:
+        import time
+
+        self._ensure(topic)
+        meta = self._meta_consumer()
+        deadline = time.monotonic() + 30
+        while True:
+            parts = meta.partitions_for_topic(topic)
+            if parts or time.monotonic() > deadline:
+                return sorted(parts or [])
+            time.sleep(0.2)
+            meta.topics()  # refresh metadata
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        from kafka import TopicPartition
+        from kafka.errors import KafkaError
+
+        try:
+            with self._lock:
+                tps = [TopicPartition(topic, p) for p in self._partitions(topic)]
+                ends = self._meta_consumer().end_offsets(tps)
+        except KafkaError as exc:
+            raise _unavailable(self.address, exc, f"reading offsets of {topic}") from exc
+        return {tp.partition: int(off) for tp, off in ends.items()}
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        from kafka.errors import KafkaError
+
+        try:
+            offsets = self._admin.list_group_offsets({group: None}).get(group, {})  # kafka-python 3.x API
+        except KafkaError as exc:
+            raise _unavailable(self.address, exc, f"reading offsets of group {group}") from exc
+        return {tp.partition: int(om.offset) for tp, om in offsets.items() if tp.topic == topic and om.offset >= 0}
+
+    # -- consuming -----------------------------------------------------------
+    def consumer(self, group: str, topics: Sequence[str]) -> Consumer:
+        if not group:
+            raise BadInput("consumer group name is empty", hint="pass a group name, e.g. 'jobs'")
+        for t in topics:
+            self._ensure(str(t))
+        return KafkaGroupConsumer(self, group, [str(t) for t in topics])
+
+    def close(self) -> None:
+        for obj in (self._producer, self._admin, self._meta):
+            if obj is not None:
+                try:
+                    obj.close() if obj is not self._producer else obj.close(timeout=10)
+                except Exception:  # noqa: BLE001 - closing a broken client must not raise
+                    pass
+        self._meta = None
+
+
+class KafkaGroupConsumer(Consumer):
+    def __init__(self, bus: KafkaBus, group: str, topics: list[str]) -> None:
+        from kafka import KafkaConsumer
+        from kafka.errors import KafkaError
+
+        self.bus = bus
+        self.group = group
+        try:
+            self._c = KafkaConsumer(
+                *topics,
+                bootstrap_servers=bus.address,
+                client_id=f"{bus._client_id}-{group}",
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_partition_fetch_bytes=4 * 1024 * 1024,
+                session_timeout_ms=10000,
+                heartbeat_interval_ms=2000,
+                max_poll_interval_ms=300000,
+            )
+        except KafkaError as exc:
+            raise _unavailable(bus.address, exc, f"joining group {group}") from exc
+        self._closed = False
+
+    def poll(self, max_records: int = 100, timeout: float = 1.0) -> list[Record]:
+        from kafka.errors import KafkaError
+
+        if self._closed:
+            raise BusUnavailable("poll() on a closed consumer", hint="create a new consumer with bus.consumer()")
+        try:
+            batches = self._c.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        except KafkaError as exc:
+            raise _unavailable(self.bus.address, exc, f"polling for group {self.group}") from exc
+        out: list[Record] = []
+        for tp, msgs in batches.items():
+            for m in msgs:
+                key = None if m.key is None else m.key.decode("utf-8", "replace")
+                out.append(Record(tp.topic, tp.partition, m.offset, key, _decode_value(m.value), int(m.timestamp)))
+        return out
+
+    def commit(self, records: Sequence[Record] | None = None) -> None:
+        from kafka import TopicPartition
+        from kafka.errors import KafkaError
+        from kafka.structs import OffsetAndMetadata
+
+        if self._closed:
+            raise BusUnavailable("commit() on a closed consumer", hint="commit before close()")
+        try:
+            if records is None:
+                self._c.commit()
+                return
+            last: dict[tuple[str, int], int] = {}
+            for r in records:
+                k = (r.topic, r.partition)
+                last[k] = max(last.get(k, -1), r.offset)
+            if last:
+                self._c.commit({TopicPartition(t, p): OffsetAndMetadata(o + 1, "", -1) for (t, p), o in last.items()})
+        except KafkaError as exc:
+            raise _unavailable(self.bus.address, exc, f"committing for group {self.group}") from exc
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                self._c.close(autocommit=False)
+            except Exception:  # noqa: BLE001
+                pass

@@ -1,0 +1,1 @@
+"""Banned-clip fingerprints: PDQ hashes of keyframes, a store, a multi-index, matching runs."""

@@ -1,0 +1,1 @@
+"""The evasion-resistant negative-list matcher (normalization, variants, automaton)."""

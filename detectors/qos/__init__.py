@@ -1,0 +1,1 @@
+"""Technical (safe-broadcast) checks on frames and audio, each with hysteresis."""

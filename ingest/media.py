@@ -1,0 +1,402 @@
+"""Media sources read with PyAV: local files, HLS (live/VOD), MPEG-TS over UDP, RTMP/RTSP/HTTP-FLV.
+
+Samples (the contract the stream jobs consume):
+
+- ``video_frame``: JPEG (quality 90) in the blob store, ``media_start`` = pts in
+  seconds (stream time), metadata ``width``, ``height``, ``keyframe`` (true once
+  per ``keyframe_interval``: OCR / fingerprints), ``channel``/``program`` when
+  known, ``resolution_changed`` on the first frame of a new size. Frames at
+  ``frames_per_second`` on a fixed grid of stream time.
+- ``audio_chunk``: WAV 16 kHz mono PCM16, chunks of ``audio_chunk_seconds``
+  overlapping by ``audio_overlap_seconds``, metadata ``sample_rate``.
+- ``media_end``: once when a file or VOD ends (``media_start`` = last time);
+  for a live source when the signal is lost or stalls, with metadata
+  ``{"signal": "lost", "reason": ...}``. The first sample after recovery carries
+  ``{"signal": "restored"}``. The worker adds ``{"signal": "silent"}`` ones.
+
+Live sources reconnect with exponential backoff and jitter. Stream time is kept
+monotonic across reconnects: frames and audio at or before what was already
+produced are dropped (no duplicates when a live HLS playlist replays its last
+segments); a backward jump of more than ``discontinuity_seconds`` (encoder
+restart, PTS wrap) shifts the timeline instead. Source options:
+``live``, ``variant`` (HLS), ``stall_seconds`` (10), ``open_timeout`` (15),
+``reconnect_base`` (0.5), ``reconnect_max`` (30), ``buffer_seconds`` (30),
+``ffmpeg_options`` (dict), ``channel``, ``program``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import random
+import wave
+from typing import Any, Iterator
+
+import av
+import cv2
+import numpy as np
+
+from core.errors import MediaError
+from core.events import Sample, SampleKind, Source, SourceKind, make_id, utcnow
+from ingest import hls
+from ingest.base import IngestContext, SourcePlugin, local_path, locator_scheme, register
+from ingest.clipbuf import ClipBuffer
+
+log = logging.getLogger("qinglang.ingest.media")
+
+LIVE_SCHEMES = {"udp", "rtp", "rtmp", "rtmps", "rtsp", "rtsps", "srt", "tcp"}
+NOT_MEDIA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".html", ".htm", ".csv", ".txt")
+SAMPLE_RATE = 16000
+
+
+def _wav(pcm: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(pcm.astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+class AudioChunker:
+    """16 kHz PCM in, overlapping fixed-length chunks out; bounded by one chunk."""
+
+    def __init__(self, chunk_s: float, overlap_s: float) -> None:
+        self.n = max(1, int(round(chunk_s * SAMPLE_RATE)))
+        self.hop = max(1, self.n - int(round(min(overlap_s, chunk_s * 0.9) * SAMPLE_RATE)))
+        self.buf = np.zeros(0, dtype=np.int16)
+        self.t0 = 0.0
+        self.fresh = 0  # samples in buf not yet part of an emitted chunk
+
+    @property
+    def end(self) -> float:
+        return self.t0 + len(self.buf) / SAMPLE_RATE
+
+    def push(self, t: float, pcm: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        out: list[tuple[float, np.ndarray]] = []
+        if len(self.buf) and abs(t - self.end) > 0.25:  # gap or jump: close what we have
+            out.extend(self.flush())
+        if not len(self.buf):
+            self.t0 = t
+        self.buf = np.concatenate([self.buf, pcm])
+        self.fresh += len(pcm)
+        while len(self.buf) >= self.n:
+            out.append((self.t0, self.buf[: self.n].copy()))
+            self.buf = self.buf[self.hop :]
+            self.t0 += self.hop / SAMPLE_RATE
+            self.fresh = max(0, len(self.buf) - (self.n - self.hop))
+        return out
+
+    def flush(self) -> list[tuple[float, np.ndarray]]:
+        out = [(self.t0, self.buf.copy())] if self.fresh > 0 and len(self.buf) else []
+        self.buf = np.zeros(0, dtype=np.int16)
+        self.fresh = 0
+        return out
+
+
+class _Timeline:
+    """Monotonic stream time across reconnects and discontinuities.
+
+    Within one connection, time going back by more than half a second is a
+    discontinuity (spliced streams, encoder restart): the timeline continues
+    just after what was produced. Right after a reconnect, time going back is a
+    replay (live HLS re-serves its last segments): those frames are dropped,
+    unless the jump exceeds ``discontinuity`` seconds (restart or PTS wrap).
+    """
+
+    def __init__(self, discontinuity: float) -> None:
+        self.offset = 0.0
+        self.discontinuity = discontinuity
+        self.hw: dict[str, float] = {}  # highest time produced per stream kind
+        self.epoch_last: dict[str, float] = {}  # last time seen per kind on this connection
+
+    def new_epoch(self) -> None:
+        self.epoch_last = {}
+
+    def map(self, kind: str, t: float) -> float | None:
+        """Adjusted time, or None when already produced (replayed after a reconnect)."""
+        adj = t + self.offset
+        top = max(self.hw.values(), default=None)
+        prev = self.epoch_last.get(kind)
+        jumped = prev is not None and adj < prev - 0.5
+        restarted = prev is None and top is not None and adj < top - self.discontinuity
+        if (jumped or restarted) and top is not None:
+            self.offset += top + 0.04 - adj
+            log.info("stream time jumped back: continuing the timeline at %.2fs", top + 0.04)
+            adj = t + self.offset
+        self.epoch_last[kind] = adj
+        if kind in self.hw and adj <= self.hw[kind] + 1e-6:
+            return None
+        return adj
+
+    def seen(self, kind: str, t: float) -> None:
+        self.hw[kind] = max(self.hw.get(kind, t), t)
+
+    @property
+    def last(self) -> float:
+        return max(self.hw.values(), default=0.0)
+
+
+class StreamReader:
+    """Reads one source until it ends (file/VOD) or ``ctx`` stops (live)."""
+
+    def __init__(self, source: Source, ctx: IngestContext, live: bool) -> None:
+        self.source = source
+        self.ctx = ctx
+        self.live = live
+        self.opt: dict[str, Any] = dict(source.options or {})
+        p = source.profile
+        self.fps = max(0.0, p.frames_per_second)
+        self.key_every = max(0.0, p.keyframe_interval)
+        self.timeline = _Timeline(float(self.opt.get("discontinuity_seconds", 60.0)))
+        self.chunker = AudioChunker(p.audio_chunk_seconds, p.audio_overlap_seconds)
+        self.next_frame: float | None = None  # next frame time on the fps grid
+        self.next_key: float | None = None  # next keyframe time
+        self.size: tuple[int, int] | None = None
+        self.lost = False
+        self.restored_pending = False
+        self.resampler: tuple[tuple, av.AudioResampler] | None = None
+        self.buffer = ClipBuffer(ctx.blobs, float(self.opt.get("buffer_seconds", 30.0)))
+        ctx.extras.setdefault("clip_buffers", {})[source.id] = self.buffer
+        self.meta = {k: self.opt[k] for k in ("channel", "program") if self.opt.get(k)}
+
+    # -- connection ------------------------------------------------------------------
+    def _open(self) -> tuple[Any, bool]:
+        """(container, vod) or MediaError."""
+        loc = self.source.locator
+        vod = not self.live
+        if locator_scheme(loc) in ("http", "https") and hls.is_hls(loc, self.opt):
+            pl = hls.resolve(loc, self.opt, float(self.opt.get("open_timeout", 15)))
+            loc, vod = pl.url, pl.vod
+        elif locator_scheme(loc) == "file":
+            loc = local_path(loc)
+        options = {"analyzeduration": "2000000", "probesize": "1000000"}
+        if locator_scheme(loc) in ("rtsp", "rtsps"):
+            options["rtsp_transport"] = "tcp"
+        options.update({str(k): str(v) for k, v in (self.opt.get("ffmpeg_options") or {}).items()})
+        timeout = (float(self.opt.get("open_timeout", 15)), float(self.opt.get("stall_seconds", 10)))
+        try:
+            return av.open(loc, options=options, timeout=timeout), vod
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise MediaError(
+                f"cannot open media {self.source.locator}: {exc}",
+                hint="check the path or URL and that FFmpeg supports its format",
+            ) from exc
+
+    def run(self) -> Iterator[Sample]:
+        attempt = 0
+        reason = "ended"
+        try:
+            while not self.ctx.should_stop():
+                try:
+                    container, vod = self._open()
+                except MediaError as exc:
+                    if not self.live:
+                        raise
+                    reason = exc.message
+                    self.ctx.report_error(self.source, reason)
+                    yield from self._signal_lost(reason)
+                    attempt += 1
+                    if self.ctx.sleep(self._backoff(attempt)):
+                        break
+                    continue
+                got = 0
+                try:
+                    for sample in self._read(container):
+                        got += 1
+                        attempt = 0
+                        yield sample
+                    reason = "stream ended"
+                except (av.error.FFmpegError, OSError, MediaError) as exc:
+                    reason = f"read failed: {exc}"
+                    if not self.live:
+                        self.ctx.report_error(self.source, reason)
+                finally:
+                    container.close()
+                if vod or not self.live:
+                    break
+                if self.ctx.should_stop():
+                    break
+                self.ctx.report_error(self.source, f"signal lost: {reason}")
+                yield from self._signal_lost(reason)
+                attempt += 1 if not got else 0
+                if self.ctx.sleep(self._backoff(max(attempt, 1))):
+                    break
+            yield from self._audio(self.chunker.flush())
+            if not self.lost and self.timeline.hw:
+                t = self.timeline.last
+                yield self._sample(SampleKind.MEDIA_END, t, t, ident=("end", t), metadata={})
+        finally:
+            self.buffer.close()
+            self.ctx.extras.get("clip_buffers", {}).pop(self.source.id, None)
+
+    def _backoff(self, attempt: int) -> float:
+        base = float(self.opt.get("reconnect_base", 0.5))
+        cap = float(self.opt.get("reconnect_max", 30.0))
+        delay = min(cap, base * 2 ** min(attempt - 1, 16))
+        return delay * random.uniform(0.5, 1.0)
+
+    def _signal_lost(self, reason: str) -> Iterator[Sample]:
+        if self.lost:
+            return
+        yield from self._audio(self.chunker.flush())
+        self.lost = True
+        t = self.timeline.last
+        yield self._sample(
+            SampleKind.MEDIA_END, t, t, ident=("lost", t), metadata={"signal": "lost", "reason": reason[:300]}
+        )
+
+    # -- decoding --------------------------------------------------------------------
+    def _read(self, container: Any) -> Iterator[Sample]:
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        if video is None and audio is None:
+            raise MediaError(f"{self.source.locator} has neither video nor audio", hint="check the source")
+        streams = [s for s in (video, audio) if s is not None]
+        self.buffer.new_epoch({s.type: s for s in streams})
+        self.timeline.new_epoch()
+        bad = 0
+        for packet in container.demux(*streams):
+            if self.ctx.should_stop():
+                return
+            kind = packet.stream.type
+            if packet.pts is not None and packet.time_base is not None:
+                t = self.timeline.offset + float(packet.pts * packet.time_base)
+                self.buffer.add(kind, t, packet)
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError as exc:
+                bad += 1
+                if bad > 50:
+                    raise MediaError(f"too many undecodable packets: {exc}", hint="the stream is corrupt") from exc
+                continue
+            bad = 0
+            for frame in frames:
+                if kind == "video":
+                    yield from self._video(frame)
+                else:
+                    yield from self._audio_frame(frame)
+
+    def _video(self, frame: av.VideoFrame) -> Iterator[Sample]:
+        if frame.time is None:
+            return
+        t = self.timeline.map("video", float(frame.time))
+        if t is None:
+            return
+        take_grid = self.fps > 0 and self._due("next_frame", t, 1.0 / self.fps if self.fps else 0.0)
+        take_key = self.key_every > 0 and self._due("next_key", t, self.key_every)
+        self.timeline.seen("video", t)
+        if not (take_grid or take_key):
+            return
+        img = frame.to_ndarray(format="bgr24")
+        ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if not ok:
+            self.ctx.report_error(self.source, f"JPEG encoding failed at {t:.3f}s")
+            return
+        meta: dict[str, Any] = {"width": frame.width, "height": frame.height, "keyframe": take_key}
+        if self.size is not None and self.size != (frame.width, frame.height):
+            meta["resolution_changed"] = True
+        self.size = (frame.width, frame.height)
+        yield self._sample(SampleKind.VIDEO_FRAME, t, None, ident=(round(t, 3),), blob=self.ctx.blobs.put(
+            jpg.tobytes(), "jpg"), metadata=meta)
+
+    def _due(self, attr: str, t: float, step: float) -> bool:
+        """Grid of ``step`` seconds anchored at the first frame: True once per step."""
+        nxt = getattr(self, attr)
+        if nxt is None:
+            nxt = t
+        if t < nxt - 1e-3:
+            return False
+        setattr(self, attr, nxt + (math.floor((t - nxt) / step + 1e-3) + 1) * step)
+        return True
+
+    def _audio_frame(self, frame: av.AudioFrame) -> Iterator[Sample]:
+        if frame.time is None:
+            return
+        mapped = self.timeline.map("audio", float(frame.time))
+        top = self.timeline.hw.get("audio_end")
+        duration = frame.samples / float(frame.sample_rate or SAMPLE_RATE)
+        if mapped is None or (top is not None and mapped + duration <= top + 1e-6):
+            return
+        t = mapped
+        sig = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if self.resampler is None or self.resampler[0] != sig:
+            self.resampler = (sig, av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE))
+        pcm = [f.to_ndarray().reshape(-1) for f in self.resampler[1].resample(frame)]
+        if not pcm:
+            return
+        data = np.concatenate(pcm).astype(np.int16)
+        if top is not None and t < top:  # partial overlap with audio already produced: trim it
+            cut = int(round((top - t) * SAMPLE_RATE))
+            data, t = data[cut:], top
+        self.timeline.seen("audio", t)
+        self.timeline.hw["audio_end"] = t + len(data) / SAMPLE_RATE
+        yield from self._audio(self.chunker.push(t, data))
+
+    def _audio(self, chunks: list[tuple[float, np.ndarray]]) -> Iterator[Sample]:
+        for t0, pcm in chunks:
+            if len(pcm) < SAMPLE_RATE // 20:  # under 50 ms: nothing to listen to
+                continue
+            t1 = t0 + len(pcm) / SAMPLE_RATE
+            blob = self.ctx.blobs.put(_wav(pcm), "wav")
+            yield self._sample(SampleKind.AUDIO_CHUNK, t0, t1, ident=(round(t0, 3),), blob=blob,
+                               metadata={"sample_rate": SAMPLE_RATE})
+
+    def _sample(self, kind: SampleKind, t0: float, t1: float | None, ident: tuple, metadata: dict,
+                blob: str | None = None) -> Sample:
+        meta = {**self.meta, **metadata}
+        if kind != SampleKind.MEDIA_END and self.lost:
+            self.lost = False
+            meta["signal"] = "restored"
+        return Sample(
+            id=make_id("smp", self.source.id, kind.value, *ident),
+            source_id=self.source.id,
+            kind=kind,
+            captured_at=utcnow(),
+            media_start=round(t0, 3),
+            media_end=round(t1, 3) if t1 is not None else None,
+            blob=blob,
+            metadata=meta,
+        )
+
+
+class MediaPlugin(SourcePlugin):
+    name = "media"
+    kinds = (SourceKind.IPTV, SourceKind.OTT, SourceKind.FILE)
+
+    def accepts(self, source: Source) -> bool:
+        if locator_scheme(source.locator) == "file":
+            return not local_path(source.locator).lower().endswith(NOT_MEDIA_SUFFIXES)
+        return True
+
+    def is_live(self, source: Source) -> bool:
+        if "live" in (source.options or {}):
+            return bool(source.options["live"])
+        scheme = locator_scheme(source.locator)
+        if scheme in LIVE_SCHEMES:
+            return True
+        return scheme in ("http", "https") and source.kind in (SourceKind.IPTV, SourceKind.OTT)
+
+    def samples(self, source: Source, ctx: IngestContext) -> Iterator[Sample]:
+        if locator_scheme(source.locator) == "file":
+            import os
+
+            path = local_path(source.locator)
+            if not os.path.isfile(path):
+                raise MediaError(f"media file {path} does not exist", hint="check the source's locator")
+        yield from StreamReader(source, ctx, self.is_live(source)).run()
+
+
+def clip(ctx: IngestContext, source_id: str, t0: float, t1: float) -> str:
+    """Evidence clip [t0, t1] of a source being read in this process (blob ref)."""
+    from core.errors import NotFound
+
+    buf = ctx.extras.get("clip_buffers", {}).get(source_id)
+    if buf is None:
+        raise NotFound(f"source {source_id} is not being read here", hint="clips come from live sources")
+    return buf.clip(t0, t1)
+
+
+register(MediaPlugin())

@@ -1,0 +1,53 @@
+"""The bus contract against a real Kafka 4.1 broker, plus its error paths."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.bus import open_bus
+from core.bus.kafka import KafkaBus
+from core.errors import BusUnavailable, RecordTooLarge
+from tests.core.contracts import BusContract, unique
+
+pytestmark = pytest.mark.kafka
+
+
+class TestKafkaBusContract(BusContract):
+    @pytest.fixture
+    def bus_factory(self, kafka_address: str):
+        opened: list[KafkaBus] = []
+
+        def make() -> KafkaBus:
+            opened.append(KafkaBus(kafka_address))
+            return opened[-1]
+
+        yield make
+        for bus in opened:
+            bus.close()
+
+
+def test_topics_get_the_partition_count_asked_for(kafka_address: str) -> None:
+    bus = open_bus(f"kafka://{kafka_address}")
+    try:
+        topic = unique("parts")
+        bus.ensure_topics([topic], partitions=3)
+        assert sorted(bus.end_offsets(topic)) == [0, 1, 2]
+    finally:
+        bus.close()
+
+
+def test_oversized_record_is_refused_with_a_reason(kafka_address: str) -> None:
+    bus = KafkaBus(kafka_address, max_record_bytes=1000)
+    try:
+        with pytest.raises(RecordTooLarge) as info:
+            bus.produce(unique("big"), "src-1", {"text": "字" * 1000})
+        assert "1000" in info.value.message and "blob" in info.value.hint
+    finally:
+        bus.close()
+
+
+def test_broker_down_names_address_and_command() -> None:
+    with pytest.raises(BusUnavailable) as info:
+        KafkaBus("127.0.0.1:1")  # nothing listens on port 1
+    assert "127.0.0.1:1" in info.value.message
+    assert "qinglang services start kafka" in info.value.hint
