@@ -7,6 +7,8 @@ ones; mostly keyword hits; 90 days), then measures p50/p95 of
 - ``newest_page``: the newest-first page with no filter (no facets),
 - ``newest_page_facets``: the same with facet counts and the per-day histogram,
 - ``text_2_filters``: a full-text query plus two filters, with facets and histogram,
+- ``one_broad_filter_facets``: one severity filter matching 20-40 % of all hits,
+  with facets and histogram (the worst case: every matching row is counted),
 
 next to the baseline measured in the same run on the same file: a bare
 ``SELECT doc FROM hits ORDER BY ts DESC LIMIT 50``. Ratios are query / baseline.
@@ -136,6 +138,9 @@ def run(progress: bool = True, quick: bool = False, n: int | None = None, reps: 
         def newest_facets(_: int) -> Any:
             return index.search(HitQuery(size=50))
 
+        def one_broad_filter(r: int) -> Any:
+            return index.search(HitQuery(severity=[["medium"], ["low"], ["high"]][r % 3], size=50))
+
         def text_filters(r: int) -> Any:
             return index.search(HitQuery(q=terms[r % 5], severity=sev[r % 3], platform=plat[r % 3], size=50))
 
@@ -144,6 +149,7 @@ def run(progress: bool = True, quick: bool = False, n: int | None = None, reps: 
             "newest_page": _measure(newest, reps),
             "newest_page_facets": _measure(newest_facets, max(5, reps // 4)),
             "text_2_filters": _measure(text_filters, reps),
+            "one_broad_filter_facets": _measure(one_broad_filter, max(5, reps // 4)),
         }
         sample = text_filters(0)
         raw.close()

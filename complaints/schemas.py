@@ -22,6 +22,15 @@ DEFAULT_CATEGORIES = (
     "other",
 )
 
+CATEGORY_LABELS = {
+    "vulgar": "低俗内容", "pornography": "色情", "violence": "暴力恐怖", "gambling": "赌博",
+    "false_information": "虚假信息", "minors": "危害未成年人", "advertising": "违规广告",
+    "copyright": "侵权盗版", "historical_nihilism": "历史虚无主义", "technical_quality": "播出质量",
+    "other": "其他",
+}
+CHANNEL_LABELS = {"web": "网上", "hotline": "热线", "letter": "来信", "email": "电子邮件", "transfer": "转来",
+                  "monitoring": "监测发现"}
+
 
 class ComplainantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -26,7 +26,7 @@ from complaints.masking import may_see_personal_data
 from complaints.models import Attachment, Case, Complainant, Deadline, Unit
 from complaints.queries import QueriesMixin
 from complaints.schemas import CHANNELS, DEFAULT_CATEGORIES, CaseCreate
-from complaints.views import case_dict, snapshot, utc
+from complaints.views import case_dict, facts, snapshot, utc
 from core.errors import BadInput, Conflict, NotFound, PermissionDenied, QinglangError
 
 ALL_ROLES = frozenset({"operator", "handler", "supervisor", "analyst", "list_admin", "admin"})
@@ -213,10 +213,7 @@ class CaseService(QueriesMixin):
         workflow.transition(action)  # unknown action: say so before looking the case up
         with self.db.session() as s:
             case = self._load(s, case_id, lock=True)
-            facts = {"paused": case.paused_at is not None, "extended": case.extended,
-                     "merged": case.merged_into is not None,
-                     "open_referral": any(r.replied_at is None for r in case.referrals)}
-            t = workflow.check(action, case.state, self.roles, fields, facts)
+            t = workflow.check(action, case.state, self.roles, fields, facts(case))
             ctx = self._ctx(s)
             ctx.rules = cal.rules_for(case.category, self.config)
             before = snapshot(case)

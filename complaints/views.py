@@ -69,6 +69,13 @@ def summary(case: Case, today: date) -> dict[str, Any]:
     }
 
 
+def facts(case: Case) -> dict[str, bool]:
+    """What the workflow guards ask about a case."""
+    return {"paused": case.paused_at is not None, "extended": case.extended,
+            "merged": case.merged_into is not None,
+            "open_referral": any(r.replied_at is None for r in case.referrals)}
+
+
 def case_dict(case: Case, roles: Iterable[str], today: date) -> dict[str, Any]:
     roles = set(roles)
     out = summary(case, today)
@@ -107,6 +114,6 @@ def case_dict(case: Case, roles: Iterable[str], today: date) -> dict[str, Any]:
              "requested_by": m.requested_by, "requested_at": iso(m.requested_at)}
             for m in case.monitoring
         ],
-        "allowed_actions": workflow.allowed_actions(case.state, roles),
+        "allowed_actions": workflow.available(case.state, roles, facts(case)),
     })
     return out

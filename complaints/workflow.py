@@ -126,6 +126,23 @@ def allowed_actions(state: str, roles: Iterable[str]) -> list[str]:
     return [a for a, t in TRANSITIONS.items() if state in t.sources and (held & t.roles)]
 
 
+def _failing_guards(facts: Mapping[str, bool]) -> dict[str, bool]:
+    return {
+        "not_paused": facts.get("paused", False),
+        "paused": not facts.get("paused", False),
+        "not_extended": facts.get("extended", False),
+        "not_merged": facts.get("merged", False),
+        "no_open_referral": facts.get("open_referral", False),
+    }
+
+
+def available(state: str, roles: Iterable[str], facts: Mapping[str, bool]) -> list[str]:
+    """Actions allowed now: the table's, minus those whose guards fail."""
+    failing = _failing_guards(facts)
+    return [a for a in allowed_actions(state, roles)
+            if not any(failing[g] for g in TRANSITIONS[a].guards)]
+
+
 def check(
     action: str,
     state: str,
@@ -162,17 +179,11 @@ def check(
                 hint=f"give {name} as one of: {', '.join(values)}",
             )
     facts = facts or {}
-    failing = {
-        "not_paused": facts.get("paused", False),
-        "paused": not facts.get("paused", False),
-        "not_extended": facts.get("extended", False),
-        "not_merged": facts.get("merged", False),
-        "no_open_referral": facts.get("open_referral", False),
-    }
+    failing = _failing_guards(facts)
     for guard in t.guards:
         if failing[guard]:
             raise Conflict(f"action {action!r} is not allowed now: {_GUARD_TEXT[guard]}",
-                           hint=f"actions possible now: {', '.join(allowed_actions(state, held))}")
+                           hint=f"actions possible now: {', '.join(available(state, held, facts))}")
     return t
 
 

@@ -67,11 +67,20 @@ def _include_routers(app: FastAPI) -> None:
         router = getattr(module, "router", None)
         if router is None:
             continue
-        before = len(app.routes)
         app.include_router(router)
         if is_public:
-            public.update(getattr(r, "path", "") for r in app.routes[before:])
+            public.update(r.path for r in iter_routes(router.routes))
     app.state.public_routes = public
+
+
+def iter_routes(routes: Any) -> Any:
+    """Every route with a path, looking inside included routers (FastAPI keeps them nested)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from iter_routes(inner.routes)
+        elif getattr(route, "path", None) is not None:
+            yield route
 
 
 def _wants_html(request: Request) -> bool:

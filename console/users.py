@@ -182,6 +182,11 @@ class UserService:
             s.flush()
             return _to_user(row)
 
+    def end_sessions(self, name_or_id: str | int) -> None:
+        """Sign every session of the account out (sessions carry the version they were issued for)."""
+        with self.db.session() as s:
+            self._row(s, name_or_id).session_version += 1
+
     def authenticate(self, name: str, password: str) -> User | None:
         """The account when the password is right and the account enabled, else None."""
         with self.db.session() as s:

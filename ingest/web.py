@@ -159,7 +159,7 @@ class Crawl:
 
     def fetch(self, url: str) -> Fetched | None:
         """Follow redirects (loop-safe, robots-checked); None after counting an error."""
-        seen = {url}
+        seen, start = {url}, url
         for _ in range(MAX_REDIRECTS + 1):
             if not self.allowed(url):
                 self.stats.disallowed += 1
@@ -176,7 +176,7 @@ class Crawl:
             if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get("location"):
                 nxt = urljoin(url, resp.headers["location"])
                 if nxt in seen:
-                    self.error(url, "redirect loop")
+                    self.error(start, f"redirect loop (back to {nxt} from {url})")
                     return None
                 seen.add(nxt)
                 url = nxt
@@ -186,7 +186,7 @@ class Crawl:
                 return None
             ctype = resp.headers.get("content-type", "")
             return Fetched(url, resp.status_code, ctype, resp.content)
-        self.error(url, f"more than {MAX_REDIRECTS} redirects")
+        self.error(start, f"more than {MAX_REDIRECTS} redirects")
         return None
 
     # -- discovery --------------------------------------------------------------

@@ -39,7 +39,13 @@ def ingest(
     services = Services(settings)
     worker = IngestWorker(services)
     if once:
-        n = worker.run_all_once(only=source or None)
+        from ingest.registry import SourceRegistry
+
+        n = 0
+        for src, _schedule in SourceRegistry(services.db).rows(enabled_only=True):
+            if source and src.id not in source:
+                continue
+            n += worker.run_source_once(src)
         console_out.print(f"ingested {n} samples")
         return
     console_out.print(f"ingest worker running (bus {settings.bus_url}); Ctrl-C stops")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Iterator, Optional
 
 import typer
@@ -21,7 +21,7 @@ _PAGE = 500
 
 def parse_when(value: str, now: datetime | None = None) -> datetime:
     """``7d`` / ``24h`` (that long before now), an ISO date (midnight UTC) or datetime (naive = UTC)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     m = _RELATIVE.match(value)
     if m:
         return now - timedelta(**{_UNITS[m.group(2).lower()]: int(m.group(1))})
@@ -33,8 +33,8 @@ def parse_when(value: str, now: datetime | None = None) -> datetime:
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a time; use {TIME_FORMATS}") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 def _when_option(value: Optional[str]) -> Optional[str]:

@@ -68,9 +68,12 @@ def login(request: Request, svc: ServicesDep, username: Annotated[str, Form(max_
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    if current_user(request) is not None:
+async def logout(request: Request, svc: ServicesDep) -> Response:
+    """Signs the account out (every session of it: a copied cookie stops working too)."""
+    user = current_user(request)
+    if user is not None:
         await verify_csrf(request)
+        UserService(svc.db).end_sessions(user.id)
     response = RedirectResponse("/login", status_code=303)
     end_session(response)
     return response

@@ -93,6 +93,8 @@
       if (old) { old.remove(); }
       tbody.insertBefore(tr, tbody.firstChild);
       tr.classList.add("flash-in");
+      var counter = document.getElementById("alert-total");
+      if (fresh && counter) counter.textContent = String(parseInt(counter.textContent || "0", 10) + 1);
       if (fresh && a.severity === "critical" && a.state === "new" && sound && sound.checked) {
         beep.currentTime = 0; beep.play().catch(function () {});
       }

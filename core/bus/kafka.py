@@ -7,6 +7,9 @@
   sends a batch and waits for every acknowledgement.
 - Consumers belong to a group, never auto-commit, and commit exactly what the
   caller hands to ``commit`` (offset of the last record + 1 per partition).
+- ``kafka://host:port?prefix=P`` prefixes every topic and group name with P
+  (isolated runs on one broker: tests, benchmarks); records report the
+  unprefixed topic, so callers never see it.
 - Size is checked before sending: an oversized record raises ``RecordTooLarge``
   with a reason (never a silent drop in the client's buffer).
 """
@@ -46,11 +49,15 @@ class KafkaBus(Bus):
         max_record_bytes: int = 1024 * 1024,
         client_id: str = "qinglang",
     ) -> None:
+        from urllib.parse import parse_qs
+
         from kafka import KafkaAdminClient, KafkaProducer
         from kafka.errors import KafkaError
 
-        self.address = address.strip().removeprefix("kafka://").rstrip("/") or "127.0.0.1:9092"
-        self.url = f"kafka://{self.address}"
+        address, _, query = address.strip().removeprefix("kafka://").partition("?")
+        self.address = address.rstrip("/") or "127.0.0.1:9092"
+        self.prefix = (parse_qs(query).get("prefix") or [""])[0]
+        self.url = f"kafka://{self.address}" + (f"?prefix={self.prefix}" if self.prefix else "")
         self.default_partitions = int(partitions)
         self.max_record_bytes = int(max_record_bytes)
         self._client_id = client_id
@@ -77,13 +84,18 @@ class KafkaBus(Bus):
             raise _unavailable(self.address, exc, "connecting") from exc
 
     # -- topics --------------------------------------------------------------
+    def name(self, topic: str) -> str:
+        """The broker-side name of a topic or group (with the URL's prefix)."""
+        return f"{self.prefix}{topic}"
+
     def ensure_topics(self, topics: Iterable[str], partitions: int = 4) -> None:
         from kafka.admin import NewTopic
         from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-        names = [str(t) for t in topics]
-        if any(not t for t in names):
+        raw = [str(t) for t in topics]
+        if any(not t for t in raw):
             raise BadInput("topic name is empty", hint="name topics like qinglang.hits")
+        names = [self.name(t) for t in raw]
         if partitions < 1:
             raise BadInput(f"partitions must be >= 1, not {partitions}", hint="use 1 or more")
         missing = [t for t in names if t not in self._known]
@@ -102,7 +114,7 @@ class KafkaBus(Bus):
         self._known.update(missing)
 
     def _ensure(self, topic: str) -> None:
-        if topic not in self._known:
+        if self.name(topic) not in self._known:
             self.ensure_topics([topic], self.default_partitions)
 
     # -- producing -----------------------------------------------------------
@@ -154,7 +166,7 @@ class KafkaBus(Bus):
             return
         self._ensure(topic)
         try:
-            futures = [self._producer.send(topic, key=k, value=v) for k, v in encoded]
+            futures = [self._producer.send(self.name(topic), key=k, value=v) for k, v in encoded]
         except KafkaError as exc:
             raise _unavailable(self.address, exc, f"writing to {topic}") from exc
         self._producer.flush(timeout=130)
@@ -180,7 +192,7 @@ class KafkaBus(Bus):
         meta = self._meta_consumer()
         deadline = time.monotonic() + 30
         while True:
-            parts = meta.partitions_for_topic(topic)
+            parts = meta.partitions_for_topic(self.name(topic))
             if parts or time.monotonic() > deadline:
                 return sorted(parts or [])
             time.sleep(0.2)
@@ -192,7 +204,7 @@ class KafkaBus(Bus):
 
         try:
             with self._lock:
-                tps = [TopicPartition(topic, p) for p in self._partitions(topic)]
+                tps = [TopicPartition(self.name(topic), p) for p in self._partitions(topic)]
                 ends = self._meta_consumer().end_offsets(tps)
         except KafkaError as exc:
             raise _unavailable(self.address, exc, f"reading offsets of {topic}") from exc
@@ -202,10 +214,12 @@ class KafkaBus(Bus):
         from kafka.errors import KafkaError
 
         try:
-            offsets = self._admin.list_group_offsets({group: None}).get(group, {})  # kafka-python 3.x API
+            grp = self.name(group)
+            offsets = self._admin.list_group_offsets({grp: None}).get(grp, {})  # kafka-python 3.x API
         except KafkaError as exc:
             raise _unavailable(self.address, exc, f"reading offsets of group {group}") from exc
-        return {tp.partition: int(om.offset) for tp, om in offsets.items() if tp.topic == topic and om.offset >= 0}
+        name = self.name(topic)
+        return {tp.partition: int(om.offset) for tp, om in offsets.items() if tp.topic == name and om.offset >= 0}
 
     # -- consuming -----------------------------------------------------------
     def consumer(self, group: str, topics: Sequence[str]) -> Consumer:
@@ -234,10 +248,10 @@ class KafkaGroupConsumer(Consumer):
         self.group = group
         try:
             self._c = KafkaConsumer(
-                *topics,
+                *(bus.name(t) for t in topics),
                 bootstrap_servers=bus.address,
                 client_id=f"{bus._client_id}-{group}",
-                group_id=group,
+                group_id=bus.name(group),
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_partition_fetch_bytes=4 * 1024 * 1024,
@@ -262,7 +276,8 @@ class KafkaGroupConsumer(Consumer):
         for tp, msgs in batches.items():
             for m in msgs:
                 key = None if m.key is None else m.key.decode("utf-8", "replace")
-                out.append(Record(tp.topic, tp.partition, m.offset, key, _decode_value(m.value), int(m.timestamp)))
+                topic = tp.topic[len(self.bus.prefix):]
+                out.append(Record(topic, tp.partition, m.offset, key, _decode_value(m.value), int(m.timestamp)))
         return out
 
     def commit(self, records: Sequence[Record] | None = None) -> None:
@@ -278,7 +293,7 @@ class KafkaGroupConsumer(Consumer):
                 return
             last: dict[tuple[str, int], int] = {}
             for r in records:
-                k = (r.topic, r.partition)
+                k = (self.bus.name(r.topic), r.partition)
                 last[k] = max(last.get(k, -1), r.offset)
             if last:
                 self._c.commit({TopicPartition(t, p): OffsetAndMetadata(o + 1, "", -1) for (t, p), o in last.items()})

@@ -142,6 +142,10 @@ def _searchable_text(doc: dict[str, Any]) -> str:
     return token_string(*(p for p in parts if isinstance(p, str)))
 
 
+def _json_default(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 def _keyword(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -204,7 +208,8 @@ class EmbeddedIndex(HitIndex):
         except sqlite3.Error as exc:
             raise IndexUnavailable(
                 f"embedded index {self.path} failed: {exc}",
-                hint="check disk space and permissions of the data dir",
+                hint="check that the file is an index written by qinglang (move a damaged one away and re-index), "
+                "and the disk space and permissions of the data dir",
             ) from exc
 
     # -- writing -----------------------------------------------------------------
@@ -214,7 +219,7 @@ class EmbeddedIndex(HitIndex):
             raise BadInput("a hit document must be a dict with an 'id'", hint="index Hit.to_json() dicts")
         dt = to_utc(doc.get("detected_at"))
         facets = tuple(_keyword(doc.get(f)) for f in FACET_FIELDS)
-        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str)
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=_json_default)
         return (str(doc["id"]), _micros(dt), dt.date().isoformat(), *facets, text)
 
     def upsert(self, docs: Iterable[dict[str, Any]]) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import lru_cache
 
 _lock = threading.Lock()
 _jieba = None
@@ -33,20 +34,26 @@ def _searchable(token: str) -> bool:
     return any(ch.isalnum() for ch in token)
 
 
-def tokens(text: str | None) -> list[str]:
-    """Search-mode tokens of ``text``: lowercase, no punctuation or spaces, first occurrence order.
-
-    Example: ``tokens("该网站提供网络赌博服务")`` -> ``["该", "网站", "提供", "网络", "赌博", "服务"]``.
-    """
-    if not text:
-        return []
+@lru_cache(maxsize=4096)
+def _cached(text: str) -> tuple[str, ...]:
     jieba = _load()
     seen: dict[str, None] = {}
     for raw in jieba.cut_for_search(text):
         tok = raw.strip().lower()
         if tok and _searchable(tok) and tok not in seen:
             seen[tok] = None
-    return list(seen)
+    return tuple(seen)
+
+
+def tokens(text: str | None) -> list[str]:
+    """Search-mode tokens of ``text``: lowercase, no punctuation or spaces, first occurrence order.
+
+    Example: ``tokens("该网站提供网络赌博服务")`` -> ``["该", "网站", "提供", "网络", "赌博", "服务"]``.
+    Recent texts are cached: one page or comment often yields several hits.
+    """
+    if not text:
+        return []
+    return list(_cached(text))
 
 
 def token_string(*texts: str | None) -> str:

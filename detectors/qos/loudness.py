@@ -187,5 +187,7 @@ class LoudnessDetector(AudioCheck):
     def examples(cls) -> list[Example]:
         return [
             Example("too loud", [(2.0, 0.05), (6.0, 0.9), (4.0, 0.05)],
-                    [{"detector": "loudness", "measure": "short_term"}]),
+                    [{"detector": "loudness", "measure": "true_peak", "start": 2.0, "end": 8.0},
+                     {"detector": "loudness", "measure": "short_term"},
+                     {"detector": "loudness", "measure": "integrated", "severity": "medium"}]),
         ]

@@ -24,7 +24,7 @@ Waits are deadlines (``WAIT`` seconds), never timing assertions.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Callable
 
 import pytest
@@ -178,7 +178,7 @@ class BusContract:
     def test_rejects_values_that_are_not_json_objects(self, bus_factory: Callable[[], Bus]) -> None:
         bus, topic = self._bus(bus_factory)
         with pytest.raises(BadInput):
-            bus.produce(topic, "k", {"when": datetime.now(timezone.utc)})
+            bus.produce(topic, "k", {"when": datetime.now(UTC)})
         with pytest.raises(BadInput):
             bus.produce(topic, "k", ["not", "a", "dict"])  # type: ignore[arg-type]
         with pytest.raises(RecordTooLarge) as info:
@@ -188,7 +188,7 @@ class BusContract:
 
 # ---------------------------------------------------------------------------- index
 
-T0 = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
 
 def hit_doc(n: int, **fields: Any) -> dict[str, Any]:
@@ -287,10 +287,15 @@ class IndexContract:
         assert bare.total == 10 and not bare.per_day
 
     def test_upsert_twice_is_one_document(self, index: HitIndex) -> None:
-        self._load(index, [hit_doc(1, text="旧的文本内容")])
+        self._load(index, [hit_doc(1, text="旧的文本内容", severity="low", detected_at=T0 - timedelta(days=3))])
         self._load(index, [hit_doc(1, text="新的赌博内容")])
-        self._load(index, [hit_doc(1, text="新的赌博内容")])
-        assert index.count() == 1
+        self._load(index, [hit_doc(1, text="新的赌博内容"), hit_doc(2, text="电视剧", term="剧", matched="剧")])
+        assert index.count() == 2
+        res = index.search(HitQuery(q="新的"))
+        assert res.total == 1 and res.facets["severity"] == {"high": 1}
+        everything = index.search(HitQuery())
+        assert everything.facets["severity"] == {"high": 2}
+        assert everything.per_day == {T0.date().isoformat(): 2}
         assert self._ids(index, q="赌博") == ["hit-000001"]
         assert self._ids(index, q="旧的") == []
         assert index.get("hit-000001")["text"] == "新的赌博内容"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from core.events import Hit, Sample, Topic, alert_id_for, make_id
 
@@ -17,8 +17,8 @@ def test_make_id_is_deterministic_and_order_sensitive() -> None:
 
 
 def test_alert_id_depends_on_window() -> None:
-    t0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
-    t1 = datetime(2024, 5, 1, 0, 10, tzinfo=timezone.utc)
+    t0 = datetime(2024, 5, 1, tzinfo=UTC)
+    t1 = datetime(2024, 5, 1, 0, 10, tzinfo=UTC)
     assert alert_id_for("src", "rule", t0) == alert_id_for("src", "rule", t0)
     assert alert_id_for("src", "rule", t0) != alert_id_for("src", "rule", t1)
 
@@ -31,7 +31,7 @@ def test_hit_round_trips_through_json_and_keys_by_source() -> None:
         detector="keyword",
         term="赌博",
         severity="high",
-        detected_at=datetime(2024, 5, 1, 8, tzinfo=timezone.utc),
+        detected_at=datetime(2024, 5, 1, 8, tzinfo=UTC),
     )
     data = hit.to_json()
     assert data["severity"] == "high" and data["schema_version"] == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from qinglang.cmd_search import parse_when
 from tests.core.contracts import hit_doc
 
 runner = CliRunner()
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture
@@ -108,11 +108,11 @@ def test_table_with_facet_summary(sample: list[dict]) -> None:
 
 
 def test_parse_when_forms() -> None:
-    now = datetime(2024, 5, 10, 12, tzinfo=timezone.utc)
-    assert parse_when("24h", now) == datetime(2024, 5, 9, 12, tzinfo=timezone.utc)
-    assert parse_when("2w", now) == datetime(2024, 4, 26, 12, tzinfo=timezone.utc)
-    assert parse_when("2024-05-01") == datetime(2024, 5, 1, tzinfo=timezone.utc)
-    assert parse_when("2024-05-01T08:00:00Z") == datetime(2024, 5, 1, 8, tzinfo=timezone.utc)
-    assert parse_when("2024-05-01 08:00+08:00") == datetime(2024, 5, 1, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 5, 10, 12, tzinfo=UTC)
+    assert parse_when("24h", now) == datetime(2024, 5, 9, 12, tzinfo=UTC)
+    assert parse_when("2w", now) == datetime(2024, 4, 26, 12, tzinfo=UTC)
+    assert parse_when("2024-05-01") == datetime(2024, 5, 1, tzinfo=UTC)
+    assert parse_when("2024-05-01T08:00:00Z") == datetime(2024, 5, 1, 8, tzinfo=UTC)
+    assert parse_when("2024-05-01 08:00+08:00") == datetime(2024, 5, 1, 0, tzinfo=UTC)
     with pytest.raises(typer.BadParameter):
         parse_when("soon")
