@@ -40,6 +40,7 @@ class Unit(Base):
 
 class Case(Base):
     __tablename__ = "complaint_cases"
+    __table_args__ = (Index("ix_case_assignee_id", "assignee", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tracking_code: Mapped[str] = mapped_column(String(32), unique=True)
     channel: Mapped[str] = mapped_column(String(16))

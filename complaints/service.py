@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from complaints import audit, effects, workflow
 from complaints import calendar as cal
+from complaints import events as case_events
 from complaints.masking import may_see_personal_data
 from complaints.models import Attachment, Case, Complainant, Deadline, Unit
 from complaints.queries import QueriesMixin
@@ -79,11 +80,13 @@ class CaseService(QueriesMixin):
     def __init__(self, db: Any, blobs: Any = None, *, actor: Actor | str = SYSTEM, config: dict[str, Any] | None = None,
                  on_monitoring_request: Callable[[str, datetime, str], Any] | None = None,
                  notify: Callable[[str, dict[str, Any], str], Any] | None = None,
+                 on_change: Callable[[dict[str, Any]], Any] | None = None,
                  max_upload_bytes: int = 20 * 1024 * 1024, clock: Callable[[], datetime] | None = None,
                  duplicate_window_days: int = 30, duplicate_similarity: float = 0.6) -> None:
         self.db, self.blobs, self.actor = db, blobs, Actor.of(actor)
         self.config = config or {}
-        self.on_monitoring_request, self.notify = on_monitoring_request, notify
+        self.on_monitoring_request, self.notify, self.on_change = on_monitoring_request, notify, on_change
+        self._pending: list[dict[str, Any]] = []
         self.max_upload_bytes = max_upload_bytes
         self.clock = clock or (lambda: datetime.now(UTC))
         self.duplicate_window = timedelta(days=duplicate_window_days)
@@ -118,6 +121,18 @@ class CaseService(QueriesMixin):
             raise NotFound(f"no complaint case {key}", hint="list cases with `qinglang complaints ls`")
         return case
 
+    def _audit(self, s: Session, case_id: int, action: str, before: dict[str, Any] | None,
+               after: dict[str, Any], reason: str, at: datetime, actor: str | None = None) -> None:
+        row = audit.append(s, case_id, actor=actor or self.actor.name, action=action, before=before,
+                           after=after, reason=reason, at=at)
+        if self.on_change is not None:
+            self._pending.append(case_events.event_of(row, before or {}, after))
+
+    def _flush_events(self) -> None:
+        pending, self._pending = self._pending, []
+        for event in pending:
+            self.on_change(event)  # type: ignore[misc]
+
     def _view(self, case: Case) -> dict[str, Any]:
         return case_dict(case, self.roles, cal.local_date(self.now()))
 
@@ -141,6 +156,7 @@ class CaseService(QueriesMixin):
         if received > now + timedelta(minutes=5):  # type: ignore[operator]
             raise BadInput("received_at is in the future", hint="give the time the complaint arrived")
         rules = cal.rules_for(req.category, self.config)
+        self._pending = []
         with self.db.session() as s:
             case = Case(
                 tracking_code=self._new_code(s), channel=req.channel, category=req.category,
@@ -173,10 +189,10 @@ class CaseService(QueriesMixin):
                                                        size=0, filename="", note="", added_by=self.actor.name,
                                                        added_at=now))
             s.flush()
-            audit.append(s, case.id, actor=self.actor.name, action="register", before=None,
-                         after=snapshot(case), reason=f"channel {req.channel}", at=now)
+            self._audit(s, case.id, "register", None, snapshot(case), f"channel {req.channel}", now)
             out = self._view(case)
             out["duplicates"] = self._duplicates(s, case)
+        self._flush_events()
         return out
 
     @staticmethod
@@ -211,6 +227,7 @@ class CaseService(QueriesMixin):
     def act(self, case_id: Any, action: str, **fields: Any) -> dict[str, Any]:
         fields = {k: v for k, v in fields.items() if v is not None}
         workflow.transition(action)  # unknown action: say so before looking the case up
+        self._pending = []
         with self.db.session() as s:
             case = self._load(s, case_id, lock=True)
             t = workflow.check(action, case.state, self.roles, fields, facts(case))
@@ -227,9 +244,10 @@ class CaseService(QueriesMixin):
             s.flush()
             s.refresh(case)
             why = str(fields.get("reason") or fields.get("text") or fields.get("note") or "")
-            audit.append(s, case.id, actor=self.actor.name, action=action, before=before,
-                         after=snapshot(case), reason=why, at=ctx.now)
-            return self._view(case)
+            self._audit(s, case.id, action, before, snapshot(case), why, ctx.now)
+            result = self._view(case)
+        self._flush_events()
+        return result
 
     def _merge(self, s: Session, ctx: effects.Ctx, case: Case, fields: dict[str, Any]) -> None:
         into = self._load(s, fields["into"], lock=True)
@@ -248,8 +266,7 @@ class CaseService(QueriesMixin):
         s.flush()
         s.expire(case, ["complainants", "attachments"])
         s.refresh(into)
-        audit.append(s, into.id, actor=self.actor.name, action="merge-in", before=before,
-                     after=snapshot(into), reason=f"case {case.id} merged in", at=ctx.now)
+        self._audit(s, into.id, "merge-in", before, snapshot(into), f"case {case.id} merged in", ctx.now)
 
     # -- reading ---------------------------------------------------------------
     def show(self, case_id: Any) -> dict[str, Any]:
@@ -304,6 +321,7 @@ class CaseService(QueriesMixin):
                                   hint="upload a smaller file or ask an administrator to raise max_upload_bytes")
         if self.blobs is None:
             raise Conflict("no blob store configured", hint="open the service with a blob store")
+        self._pending = []
         with self.db.session() as s:
             case = self._load(s, case_id, lock=True)
             workflow.check("attach-evidence", case.state, self.roles, {"kind": "blob", "ref": "upload"})
@@ -316,9 +334,10 @@ class CaseService(QueriesMixin):
             case.attachments.append(att)
             case.updated_at = now
             s.flush()
-            audit.append(s, case.id, actor=self.actor.name, action="attach-file", before=before,
-                         after=snapshot(case) | {"attachment": ref}, reason=filename, at=now)
-            return {"id": att.id, "ref": ref, "sha256": att.sha256, "size": att.size, "media_type": media_type}
+            self._audit(s, case.id, "attach-file", before, snapshot(case) | {"attachment": ref}, filename, now)
+            result = {"id": att.id, "ref": ref, "sha256": att.sha256, "size": att.size, "media_type": media_type}
+        self._flush_events()
+        return result
 
     # -- units -----------------------------------------------------------------
     def add_unit(self, code: str, name: str, kind: str = "agency", contact: str = "") -> dict[str, Any]:
@@ -335,6 +354,7 @@ class CaseService(QueriesMixin):
             return {"id": unit.id, "code": code, "name": name, "kind": kind, "contact": contact}
 
     def units(self) -> list[dict[str, Any]]:
+        self._need(READING, "read the unit registry")
         with self.db.session() as s:
             return [{"id": u.id, "code": u.code, "name": u.name, "kind": u.kind, "contact": u.contact}
                     for u in s.execute(select(Unit).order_by(Unit.code)).scalars()]
@@ -345,6 +365,7 @@ class CaseService(QueriesMixin):
         now = utc(now) if now else self.now()
         today = cal.local_date(now)  # type: ignore[arg-type]
         out: list[dict[str, Any]] = []
+        self._pending = []
         with self.db.session() as s:
             rows = s.execute(
                 select(Deadline).join(Case).where(Deadline.met_at.is_(None), Deadline.escalated_at.is_(None),
@@ -360,9 +381,10 @@ class CaseService(QueriesMixin):
                         if r.replied_at is None:
                             r.chase_count += 1
                             r.last_chased_at = now
-                audit.append(s, case.id, actor=SYSTEM, action="escalate", before=before, after=snapshot(case),
-                             reason=f"deadline {d.name} passed (due {d.due.isoformat()})", at=now)
+                self._audit(s, case.id, "escalate", before, snapshot(case),
+                            f"deadline {d.name} passed (due {d.due.isoformat()})", now, actor=SYSTEM)
                 out.append({"case_id": case.id, "deadline": d.name, "due": d.due.isoformat()})
+        self._flush_events()
         return out
 
 

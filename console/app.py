@@ -175,10 +175,15 @@ def _install_infra_routes(app: FastAPI) -> None:
 
 
 def create_app(services: Services | None = None, *, migrate: bool | None = None) -> FastAPI:
-    """The console app. Without ``services`` it opens the configured ones and migrates the database."""
+    """The console app. Without ``services`` it opens the configured ones.
+
+    ``migrate`` (default: when the database is the embedded default in the data
+    dir) applies every package's migrations first.
+    """
     if services is None:
         services = Services(get_settings())
-        migrate = True if migrate is None else migrate
+    if migrate is None:
+        migrate = not services.settings.db
     if migrate:
         from qinglang.wiring import migrate_all
 

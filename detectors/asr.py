@@ -44,7 +44,7 @@ class AsrOptions:
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4)
     vad: bool = True
     hotwords: list[str] = field(default_factory=list)
-    chunk_seconds: float = 10.0
+    chunk_seconds: float = 30.0  # Whisper pads every window to 30 s: shorter windows cost more
     overlap_seconds: float = 1.0
     max_decode_seconds: float = 30.0  # wall-clock cap per window
     data_dir: str | None = None  # where assembled models live (default: settings.data_dir)
@@ -186,29 +186,36 @@ class AsrDetector(Detector):
         out: list[Finding] = []
         win = int(self.options.chunk_seconds * SR)
         while self.buf.size >= win:
-            out += self._window(self.buf[:win], self.buf_t, keep_tail=True)
-            step = win - int(self.options.overlap_seconds * SR)
+            found, resume = self._window(self.buf[:win], self.buf_t, final=False)
+            out += found
+            # continue from the first segment that may have been cut by the window end
+            step = int(round((resume - self.buf_t) * SR))
+            step = min(max(step, win // 2), win - int(self.options.overlap_seconds * SR))
             self.buf = self.buf[step:]
             self.buf_t += step / SR
         return out
 
-    def _window(self, pcm: np.ndarray, t0: float, keep_tail: bool) -> list[Finding]:
-        cut = t0 + pcm.size / SR - (self.options.overlap_seconds if keep_tail else 0.0)
+    def _window(self, pcm: np.ndarray, t0: float, final: bool) -> tuple[list[Finding], float]:
+        """Segments of one window, and the stream time the next window should start from."""
+        win_end = t0 + pcm.size / SR
+        resume = win_end - self.options.overlap_seconds
         out = []
         for f in self.transcribe(pcm, t0):
-            if f.start is not None and f.start < self.emitted_until - 0.1:
-                continue  # already emitted from the previous window's overlap
-            if keep_tail and f.start is not None and f.start >= cut:
-                continue  # belongs to the next window
+            start, end = f.start or t0, f.end or t0
+            if start < self.emitted_until - 0.3:
+                continue  # already emitted from the previous window
+            if not final and end > win_end - self.options.overlap_seconds:
+                resume = start  # may be cut off: transcribe it again, whole, in the next window
+                break
             out.append(f)
-            self.emitted_until = max(self.emitted_until, f.end or 0.0)
-        return out
+            self.emitted_until = max(self.emitted_until, end)
+        return out, resume
 
     def finish(self, t_end: float) -> list[Finding]:
         if self.buf.size < SR // 4:
             self.buf = np.empty(0, dtype=np.float32)
             return []
-        out = self._window(self.buf, self.buf_t, keep_tail=False)
+        out, _ = self._window(self.buf, self.buf_t, final=True)
         self.buf = np.empty(0, dtype=np.float32)
         return out
 

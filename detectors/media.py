@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import numpy as np
-
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import BadInput, MediaError, MissingExtra, QinglangError

@@ -117,6 +117,10 @@ def decode(path: str, *, fps: float = 1.0, keyframe_interval: float = 2.0, audio
         except (av.error.FFmpegError, ValueError, OSError) as exc:
             yield from audio_items([], flush=True)
             yield MediaItem("error", state["t_end"], reason=f"decoding stopped at {state['t_end']:.2f} s: {exc}")
+        declared = float(container.duration) / 1e6 if container.duration else None
+        if declared and state["items"] and state["t_end"] < declared - 1.0:
+            yield MediaItem("error", state["t_end"], reason=f"media ends at {state['t_end']:.2f} s but declares "
+                            f"{declared:.2f} s: the file is truncated or damaged")
         if state["items"] == 0:
             raise MediaError(f"{path} holds no decodable frames or audio (zero-length or unsupported codec)",
                              hint="check the file with ffprobe; re-encode it with a common codec")

@@ -50,4 +50,5 @@ def default_registry() -> Registry:
     from detectors.ocr import OcrDetector; reg.register(OcrDetector)  # noqa: E702, I001
     from detectors.fingerprint.detector import FingerprintDetector; reg.register(FingerprintDetector)  # noqa: E702, I001
     from detectors.language import LanguageDetector; reg.register(LanguageDetector)  # noqa: E702, I001
+    from detectors.keyword import KeywordDetector; reg.register(KeywordDetector)  # noqa: E702, I001
     return reg

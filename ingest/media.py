@@ -5,7 +5,10 @@ Samples (the contract the stream jobs consume):
 - ``video_frame``: JPEG (quality 90) in the blob store, ``media_start`` = pts in
   seconds (stream time), metadata ``width``, ``height``, ``keyframe`` (true once
   per ``keyframe_interval``: OCR / fingerprints), ``channel``/``program`` when
-  known, ``resolution_changed`` on the first frame of a new size. Frames at
+  known, ``resolution_changed`` on the first frame of a new size,
+  ``codec_changed`` and ``codec`` on the first frame after a codec change (a
+  local MPEG-TS file is reopened at the last PAT before the change; a live
+  stream reconnects). Frames at
   ``frames_per_second`` on a fixed grid of stream time.
 - ``audio_chunk``: WAV 16 kHz mono PCM16, chunks of ``audio_chunk_seconds``
   overlapping by ``audio_overlap_seconds``, metadata ``sample_rate``.
@@ -26,11 +29,9 @@ restart, PTS wrap) shifts the timeline instead. Source options:
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import random
-import wave
 from typing import Any, Iterator
 
 import av
@@ -42,101 +43,12 @@ from core.events import Sample, SampleKind, Source, SourceKind, make_id, utcnow
 from ingest import hls
 from ingest.base import IngestContext, SourcePlugin, local_path, locator_scheme, register
 from ingest.clipbuf import ClipBuffer
+from ingest.mediautil import SAMPLE_RATE, AudioChunker, OffsetFile, Timeline, last_pat, wav_bytes
 
 log = logging.getLogger("qinglang.ingest.media")
 
 LIVE_SCHEMES = {"udp", "rtp", "rtmp", "rtmps", "rtsp", "rtsps", "srt", "tcp"}
 NOT_MEDIA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".html", ".htm", ".csv", ".txt")
-SAMPLE_RATE = 16000
-
-
-def _wav(pcm: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes(pcm.astype("<i2").tobytes())
-    return buf.getvalue()
-
-
-class AudioChunker:
-    """16 kHz PCM in, overlapping fixed-length chunks out; bounded by one chunk."""
-
-    def __init__(self, chunk_s: float, overlap_s: float) -> None:
-        self.n = max(1, int(round(chunk_s * SAMPLE_RATE)))
-        self.hop = max(1, self.n - int(round(min(overlap_s, chunk_s * 0.9) * SAMPLE_RATE)))
-        self.buf = np.zeros(0, dtype=np.int16)
-        self.t0 = 0.0
-        self.fresh = 0  # samples in buf not yet part of an emitted chunk
-
-    @property
-    def end(self) -> float:
-        return self.t0 + len(self.buf) / SAMPLE_RATE
-
-    def push(self, t: float, pcm: np.ndarray) -> list[tuple[float, np.ndarray]]:
-        out: list[tuple[float, np.ndarray]] = []
-        if len(self.buf) and abs(t - self.end) > 0.25:  # gap or jump: close what we have
-            out.extend(self.flush())
-        if not len(self.buf):
-            self.t0 = t
-        self.buf = np.concatenate([self.buf, pcm])
-        self.fresh += len(pcm)
-        while len(self.buf) >= self.n:
-            out.append((self.t0, self.buf[: self.n].copy()))
-            self.buf = self.buf[self.hop :]
-            self.t0 += self.hop / SAMPLE_RATE
-            self.fresh = max(0, len(self.buf) - (self.n - self.hop))
-        return out
-
-    def flush(self) -> list[tuple[float, np.ndarray]]:
-        out = [(self.t0, self.buf.copy())] if self.fresh > 0 and len(self.buf) else []
-        self.buf = np.zeros(0, dtype=np.int16)
-        self.fresh = 0
-        return out
-
-
-class _Timeline:
-    """Monotonic stream time across reconnects and discontinuities.
-
-    Within one connection, time going back by more than half a second is a
-    discontinuity (spliced streams, encoder restart): the timeline continues
-    just after what was produced. Right after a reconnect, time going back is a
-    replay (live HLS re-serves its last segments): those frames are dropped,
-    unless the jump exceeds ``discontinuity`` seconds (restart or PTS wrap).
-    """
-
-    def __init__(self, discontinuity: float) -> None:
-        self.offset = 0.0
-        self.discontinuity = discontinuity
-        self.hw: dict[str, float] = {}  # highest time produced per stream kind
-        self.epoch_last: dict[str, float] = {}  # last time seen per kind on this connection
-
-    def new_epoch(self) -> None:
-        self.epoch_last = {}
-
-    def map(self, kind: str, t: float) -> float | None:
-        """Adjusted time, or None when already produced (replayed after a reconnect)."""
-        adj = t + self.offset
-        top = max(self.hw.values(), default=None)
-        prev = self.epoch_last.get(kind)
-        jumped = prev is not None and adj < prev - 0.5
-        restarted = prev is None and top is not None and adj < top - self.discontinuity
-        if (jumped or restarted) and top is not None:
-            self.offset += top + 0.04 - adj
-            log.info("stream time jumped back: continuing the timeline at %.2fs", top + 0.04)
-            adj = t + self.offset
-        self.epoch_last[kind] = adj
-        if kind in self.hw and adj <= self.hw[kind] + 1e-6:
-            return None
-        return adj
-
-    def seen(self, kind: str, t: float) -> None:
-        self.hw[kind] = max(self.hw.get(kind, t), t)
-
-    @property
-    def last(self) -> float:
-        return max(self.hw.values(), default=0.0)
 
 
 class StreamReader:
@@ -150,36 +62,51 @@ class StreamReader:
         p = source.profile
         self.fps = max(0.0, p.frames_per_second)
         self.key_every = max(0.0, p.keyframe_interval)
-        self.timeline = _Timeline(float(self.opt.get("discontinuity_seconds", 60.0)))
+        self.timeline = Timeline(float(self.opt.get("discontinuity_seconds", 60.0)))
         self.chunker = AudioChunker(p.audio_chunk_seconds, p.audio_overlap_seconds)
         self.next_frame: float | None = None  # next frame time on the fps grid
         self.next_key: float | None = None  # next keyframe time
         self.size: tuple[int, int] | None = None
         self.lost = False
-        self.restored_pending = False
         self.resampler: tuple[tuple, av.AudioResampler] | None = None
         self.buffer = ClipBuffer(ctx.blobs, float(self.opt.get("buffer_seconds", 30.0)))
         ctx.extras.setdefault("clip_buffers", {})[source.id] = self.buffer
         self.meta = {k: self.opt[k] for k in ("channel", "program") if self.opt.get(k)}
+        self.replays = locator_scheme(source.locator) in ("http", "https")
+        self.resume_at: int | None = None  # set while reading: reopen a local TS file at this offset
+        self.open_at: int | None = None  # the offset the current container was opened at
+        self._last_resume = -1
+        self._slice: OffsetFile | None = None
+        self.resumed = 0
+        self.codec: str | None = None  # video codec of the current container
+        self.last_codec: str | None = None  # codec of the last frame produced
 
     # -- connection ------------------------------------------------------------------
     def _open(self) -> tuple[Any, bool]:
         """(container, vod) or MediaError."""
-        loc = self.source.locator
+        loc: Any = self.source.locator
         vod = not self.live
-        if locator_scheme(loc) in ("http", "https") and hls.is_hls(loc, self.opt):
+        scheme = locator_scheme(loc)
+        if scheme in ("http", "https") and hls.is_hls(loc, self.opt):
             pl = hls.resolve(loc, self.opt, float(self.opt.get("open_timeout", 15)))
             loc, vod = pl.url, pl.vod
-        elif locator_scheme(loc) == "file":
+        elif scheme == "file":
             loc = local_path(loc)
+            if self.open_at:
+                loc = self._slice = OffsetFile(loc, self.open_at)
         options = {"analyzeduration": "2000000", "probesize": "1000000"}
-        if locator_scheme(loc) in ("rtsp", "rtsps"):
+        if scheme in ("rtsp", "rtsps"):
             options["rtsp_transport"] = "tcp"
         options.update({str(k): str(v) for k, v in (self.opt.get("ffmpeg_options") or {}).items()})
         timeout = (float(self.opt.get("open_timeout", 15)), float(self.opt.get("stall_seconds", 10)))
         try:
+            if isinstance(loc, OffsetFile):
+                return av.open(loc, format="mpegts", options=options), vod
             return av.open(loc, options=options, timeout=timeout), vod
         except (av.error.FFmpegError, OSError, ValueError) as exc:
+            if self._slice is not None:
+                self._slice.close()
+                self._slice = None
             raise MediaError(
                 f"cannot open media {self.source.locator}: {exc}",
                 hint="check the path or URL and that FFmpeg supports its format",
@@ -211,10 +138,20 @@ class StreamReader:
                     reason = "stream ended"
                 except (av.error.FFmpegError, OSError, MediaError) as exc:
                     reason = f"read failed: {exc}"
-                    if not self.live:
+                    if self.resume_at is not None:
+                        log.info("source %s: codec changed near byte %d; reopening", self.source.id, self.resume_at)
+                    elif not self.live:
                         self.ctx.report_error(self.source, reason)
                 finally:
                     container.close()
+                    if self._slice is not None:
+                        self._slice.close()
+                        self._slice = None
+                if not self.live and self.resume_at is not None and self.resumed < 20:
+                    self.open_at, self.resume_at = self.resume_at, None
+                    self.resumed += 1
+                    continue  # a local TS file whose codec changed: read on from there
+                self.resume_at = None
                 if vod or not self.live:
                     break
                 if self.ctx.should_stop():
@@ -255,8 +192,9 @@ class StreamReader:
         if video is None and audio is None:
             raise MediaError(f"{self.source.locator} has neither video nor audio", hint="check the source")
         streams = [s for s in (video, audio) if s is not None]
+        self.codec = video.codec_context.name if video is not None else None
         self.buffer.new_epoch({s.type: s for s in streams})
-        self.timeline.new_epoch()
+        self.timeline.new_epoch(replay=self.replays and not self.open_at)
         bad = 0
         for packet in container.demux(*streams):
             if self.ctx.should_stop():
@@ -272,12 +210,25 @@ class StreamReader:
                 if bad > 50:
                     raise MediaError(f"too many undecodable packets: {exc}", hint="the stream is corrupt") from exc
                 continue
+            except av.error.FFmpegError as exc:  # codec changed under the decoder: reopen from here
+                self._mark_resume(container, packet)
+                raise MediaError(f"decoder failed ({exc}); the codec may have changed", hint="reopening") from exc
             bad = 0
             for frame in frames:
                 if kind == "video":
                     yield from self._video(frame)
                 else:
                     yield from self._audio_frame(frame)
+
+    def _mark_resume(self, container: Any, packet: av.Packet) -> None:
+        """Remember where a local MPEG-TS file must be reopened: at the last PAT before the packet
+        the decoder refused, so a fresh probe reads the new programme table and codec."""
+        if self.live or container.format.name != "mpegts" or packet.pos is None or packet.pos < 0:
+            return
+        at = last_pat(local_path(self.source.locator), (self.open_at or 0) + packet.pos)
+        self.resume_at = at if at is not None and at > self._last_resume else None
+        if self.resume_at is not None:
+            self._last_resume = self.resume_at
 
     def _video(self, frame: av.VideoFrame) -> Iterator[Sample]:
         if frame.time is None:
@@ -298,7 +249,9 @@ class StreamReader:
         meta: dict[str, Any] = {"width": frame.width, "height": frame.height, "keyframe": take_key}
         if self.size is not None and self.size != (frame.width, frame.height):
             meta["resolution_changed"] = True
-        self.size = (frame.width, frame.height)
+        if self.last_codec is not None and self.last_codec != self.codec:
+            meta.update(codec_changed=True, codec=self.codec)
+        self.size, self.last_codec = (frame.width, frame.height), self.codec
         yield self._sample(SampleKind.VIDEO_FRAME, t, None, ident=(round(t, 3),), blob=self.ctx.blobs.put(
             jpg.tobytes(), "jpg"), metadata=meta)
 
@@ -340,7 +293,7 @@ class StreamReader:
             if len(pcm) < SAMPLE_RATE // 20:  # under 50 ms: nothing to listen to
                 continue
             t1 = t0 + len(pcm) / SAMPLE_RATE
-            blob = self.ctx.blobs.put(_wav(pcm), "wav")
+            blob = self.ctx.blobs.put(wav_bytes(pcm), "wav")
             yield self._sample(SampleKind.AUDIO_CHUNK, t0, t1, ident=(round(t0, 3),), blob=blob,
                                metadata={"sample_rate": SAMPLE_RATE})
 

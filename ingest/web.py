@@ -100,6 +100,7 @@ class Crawl:
         self.interval = 1.0 / max(float(o.get("rate", 1.0)), 0.001)
         self.concurrency = int(o.get("concurrency", 2))
         self.max_bytes = int(o.get("max_bytes", 5 * 1024 * 1024))
+        self.total_timeout = 4 * float(o.get("timeout", 15.0))  # a trickling server cannot hold the crawl
         self.hosts = {urlsplit(source.locator).netloc.lower()}
         self.robots: dict[str, robotparser.RobotFileParser | None] = {}
         self.stats = CrawlStats()
@@ -120,12 +121,15 @@ class Crawl:
     def _get(self, url: str) -> httpx.Response:
         host = urlsplit(url).netloc.lower()
         with LIMITER.slot(host, self.interval, self.concurrency):
+            started = time.monotonic()
             with self.client.stream("GET", url) as resp:
                 chunks, size = [], 0
                 for chunk in resp.iter_bytes():
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise BadInput(f"answer larger than {self.max_bytes} bytes", hint="raise max_bytes")
+                    if time.monotonic() - started > self.total_timeout:
+                        raise httpx.ReadTimeout(f"answer took longer than {self.total_timeout:.0f}s")
                     chunks.append(chunk)
                 resp._content = b"".join(chunks)  # noqa: SLF001 - keep the bounded body
                 return resp
@@ -237,7 +241,7 @@ class Crawl:
                 got = self.fetch(url)
                 if got is None:
                     continue
-                if not got.content_type.split(";")[0].strip().lower() in HTML_TYPES and got.content_type:
+                if got.content_type.split(";")[0].strip().lower() not in HTML_TYPES and got.content_type:
                     self.stats.skipped += 1
                     continue
                 text, encoding = decode_html(got.body, got.content_type)

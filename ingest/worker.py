@@ -4,7 +4,8 @@
   a crawl, a feed; a live stream until ``max_seconds`` or stop) and returns the
   number of samples produced to ``qinglang.samples`` (key = source id).
 - ``run(stop_event)`` is the scheduler: live streams each in their own thread
-  (restarted if they end), files once, websites and feeds every recrawl
+  (restarted if they end, and at once when a boost or an edit changes their
+  profile, locator or options), files once, websites and feeds every recrawl
   interval (shortened by active boosts), at most ``max_parallel`` periodic runs
   at a time.
 
@@ -74,6 +75,8 @@ class IngestWorker:
         self._stops: dict[str, threading.Event] = {}
         self._ended: dict[str, float] = {}
         self._silent: set[str] = set()
+        self._sigs: dict[str, str] = {}  # source id -> signature its live reader started with
+        self._restart: set[str] = set()  # live readers stopped to pick up a new profile
         self._started = utcnow()
         self._lock = threading.Lock()
 
@@ -97,6 +100,21 @@ class IngestWorker:
         if sample.metadata.get("signal") != "silent":
             self._silent.discard(sample.source_id)
 
+    def _produce_batch(self, pending: list[Sample], kind: str, batch: _HealthBatch) -> None:
+        if not pending:
+            return
+        if not self._topics_ready:
+            self.services.bus.ensure_topics([Topic.SAMPLES.value])
+            self._topics_ready = True
+        self.services.bus.produce_many(Topic.SAMPLES.value, [(s.key(), s.to_json()) for s in pending])
+        for s in pending:
+            SAMPLES.labels(kind, str(s.kind)).inc()
+            batch.add()
+            if s.metadata.get("signal") != "silent":
+                self._silent.discard(s.source_id)
+        LAST_SAMPLE.labels(kind).set(time.time())
+        pending.clear()
+
     def run_source_once(self, source: Source | str, *, max_seconds: float | None = None,
                         stop: threading.Event | None = None,
                         on_sample: Callable[[Sample], None] | None = None) -> int:
@@ -117,22 +135,32 @@ class IngestWorker:
             deadline=time.monotonic() + max_seconds if max_seconds else None,
         )
         batch = _HealthBatch(self.registry, source.id)
+        pending: list[Sample] = []  # produced in small batches: one durable write for many feed items
+        first = 0.0
         count = 0
         self.registry.set_state(source.id, "running")
         RUNNING.labels(kind).inc()
         try:
-            for sample in plugin_for(source).samples(source, ctx):
-                self.produce(sample, kind)
+            plugin = plugin_for(source)
+            live = plugin.is_live(source)  # live samples go out at once; files, pages and items in batches
+            for sample in plugin.samples(source, ctx):
+                if not pending:
+                    first = time.monotonic()
+                pending.append(sample)
                 count += 1
-                batch.add()
+                if live or len(pending) >= 100 or time.monotonic() - first > 0.5:
+                    self._produce_batch(pending, kind, batch)
                 if on_sample is not None:
                     on_sample(sample)
         except QinglangError as exc:
+            self._produce_batch(pending, kind, batch)
             self._on_error(source, exc.message)
             self.registry.set_state(source.id, "error", ran=True)
             raise
         finally:
             RUNNING.labels(kind).dec()
+            if pending:
+                self._produce_batch(pending, kind, batch)
             batch.flush()
         state = "error" if (ctx.errors and not count) else "ok"
         self.registry.set_state(source.id, state, ran=True)
@@ -174,7 +202,16 @@ class IngestWorker:
             with self._lock:
                 self._ended[source.id] = time.monotonic()
 
+    def _signature(self, source: Source) -> str:
+        """What a running reader was started with (profile incl. boosts, locator, options)."""
+        import json
+
+        eff = self.registry.effective(source)
+        return json.dumps([eff.locator, eff.profile.model_dump(), eff.options], sort_keys=True, default=str)
+
     def _start(self, source: Source, global_stop: threading.Event) -> None:
+        self._sigs[source.id] = self._signature(source)
+        self._restart.discard(source.id)
         stop = threading.Event()
         if global_stop.is_set():
             stop.set()
@@ -202,11 +239,14 @@ class IngestWorker:
             if self._running(source.id):
                 if mode == "continuous":
                     self._check_silence(source, health.get(source.id, {}))
+                    if self._signature(source) != self._sigs.get(source.id):  # boost or edit: restart
+                        self._stops[source.id].set()
+                        self._restart.add(source.id)
                 continue
             ended = self._ended.get(source.id)
             last_run = health.get(source.id, {}).get("last_run_at")
             if mode == "continuous":
-                if ended is None or now_mono - ended >= 5.0:
+                if ended is None or now_mono - ended >= 5.0 or source.id in self._restart:
                     self._start(source, stop_event)
                     self.extras.setdefault("live_ids", set()).add(source.id)
             elif mode == "once":

@@ -20,6 +20,7 @@ def _matcher(settings: Any) -> Any:
     """The enabled negative lists of the data dir as a matcher, or None (with a note) when unavailable."""
     try:
         from detectors.lists.live import LiveMatcher
+
         from detectors.lists.store import SqlListStore
     except ImportError:
         err.print("note: negative-list matcher not available; keyword findings skipped")

@@ -13,6 +13,7 @@ MIGRATION_FOLDERS: list[Path] = [
     _ROOT / "complaints" / "migrations",
     _ROOT / "console" / "migrations",
     _ROOT / "ingest" / "migrations",
+    _ROOT / "detectors" / "lists" / "migrations",
 ]
 
 

@@ -174,7 +174,10 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
     def topic(name: Topic) -> Any:
         return app.topic(bus.name(name.value), key_type=bytes, value_type=bytes, partitions=parts)
 
-    media = app.Table("media-state", default=None, partitions=parts, key_serializer="json", value_serializer="json")
+    media = app.Table(
+        "media-state", default=None, partitions=parts,
+        schema=faust.Schema(key_type=str, value_type=dict, key_serializer="json", value_serializer="json"),
+    )
 
     async def retrying(fn: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking step in a thread; a down service means back off and run it again."""

@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("tracking_code"),
     )
     op.create_index(op.f("ix_complaint_cases_assignee"), "complaint_cases", ["assignee"], unique=False)
+    op.create_index("ix_case_assignee_id", "complaint_cases", ["assignee", "id"], unique=False)
     op.create_index(op.f("ix_complaint_cases_category"), "complaint_cases", ["category"], unique=False)
     op.create_index(
         op.f("ix_complaint_cases_registered_at"), "complaint_cases", ["registered_at"], unique=False
@@ -218,7 +219,32 @@ def upgrade() -> None:
     op.create_index(op.f("ix_complaint_feedback_case_id"), "complaint_feedback", ["case_id"], unique=False)
 
 
+    _append_only_audit()
+
+
+def _append_only_audit() -> None:
+    """The audit log refuses UPDATE and DELETE (tampering needs a privileged user; the hash chain shows it)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION complaint_audit_append_only() RETURNS trigger AS $$ BEGIN "
+            "RAISE EXCEPTION 'complaint_audit is append-only'; END; $$ LANGUAGE plpgsql"
+        )
+        op.execute(
+            "CREATE TRIGGER complaint_audit_append_only BEFORE UPDATE OR DELETE ON complaint_audit "
+            "FOR EACH ROW EXECUTE FUNCTION complaint_audit_append_only()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER complaint_audit_no_{verb.lower()} BEFORE {verb} ON complaint_audit "
+                "BEGIN SELECT RAISE(ABORT, 'complaint_audit is append-only'); END"
+            )
+
+
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS complaint_audit_append_only ON complaint_audit")
+        op.execute("DROP FUNCTION IF EXISTS complaint_audit_append_only()")
     op.drop_index(op.f("ix_complaint_feedback_case_id"), table_name="complaint_feedback")
     op.drop_table("complaint_feedback")
     op.drop_index(op.f("ix_complaint_referrals_case_id"), table_name="complaint_referrals")

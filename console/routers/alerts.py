@@ -100,17 +100,18 @@ def precision(svc: ServicesDep,
 async def stream(
     request: Request, svc: ServicesDep, user: ReaderDep,
     since: Annotated[int | None, Query(description="sequence to resume after (default: now)")] = None,
-    max_seconds: Annotated[float, Query(ge=0, le=86400)] = 0,
+    max_seconds: Annotated[float, Query(gt=0, le=86400)] = 120,
     poll: Annotated[float, Query(ge=0.1, le=10)] = 0.5,
 ) -> StreamingResponse:
     """Each event is ``event: alert`` with the alert as JSON and ``id:`` its sequence.
 
-    EventSource reconnects with ``Last-Event-ID`` and resumes from there.
-    ``max_seconds`` > 0 ends the stream after that long (for scripts and tests).
+    The stream ends after ``max_seconds``; EventSource then reconnects with
+    ``Last-Event-ID`` (which wins over ``since``) and resumes where it was, so a
+    server can shut down without waiting on open streams.
     """
     store = alert_store(svc)
     last_id = request.headers.get("last-event-id")
-    if since is None and last_id and last_id.isdigit():
+    if last_id and last_id.isdigit():
         since = int(last_id)
     seq = since if since is not None else await run_in_threadpool(store.current_seq)
 
@@ -118,7 +119,7 @@ async def stream(
         nonlocal seq
         loop = asyncio.get_running_loop()
         started = loop.time()
-        yield f"retry: 2000\nevent: hello\ndata: {json.dumps({'seq': seq})}\n\n"
+        yield f"retry: 1000\nid: {seq}\nevent: hello\ndata: {json.dumps({'seq': seq})}\n\n"
         last_beat = started
         while True:
             changed, new_seq = await run_in_threadpool(store.changes_since, seq)
@@ -129,7 +130,7 @@ async def stream(
             if now - last_beat > 15:
                 yield ": keep-alive\n\n"
                 last_beat = now
-            if max_seconds and now - started >= max_seconds:
+            if now - started >= max_seconds:
                 return
             if await request.is_disconnected():
                 return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,16 +19,19 @@ from console.auth import (
 )
 from console.deps import Role, ServicesDep
 from console.routers.alerts import ACT_ROLES, READ_ROLES, alert_detail, alert_store, open_case
+from console.routers.hits import READ_ROLES as HIT_READ_ROLES
 from console.templating import render
 from console.users import User, UserService
-from core.errors import QinglangError
+from core.errors import NotFound, QinglangError
 from core.events import AlertState, Severity
+from core.services import Services
 
 router = APIRouter(include_in_schema=False)
 
 AnyUserDep = Annotated[User, Depends(require_roles())]
 AlertReaderDep = Annotated[User, Depends(require_roles(*READ_ROLES))]
 AlertActorDep = Annotated[User, Depends(require_roles(*ACT_ROLES))]
+HitReaderDep = Annotated[User, Depends(require_roles(*HIT_READ_ROLES))]
 
 HOME_BY_ROLE = [(Role.OPERATOR, "/alerts"), (Role.SUPERVISOR, "/alerts"), (Role.HANDLER, "/complaints"),
                 (Role.ANALYST, "/search"), (Role.LIST_ADMIN, "/lists"), (Role.ADMIN, "/alerts")]
@@ -105,21 +109,46 @@ def alerts_page(request: Request, svc: ServicesDep, user: AlertReaderDep, page: 
     })
 
 
-@router.get("/alerts/{alert_id}")
-def alert_page(request: Request, alert_id: str, svc: ServicesDep, user: AlertReaderDep) -> Response:
-    detail = alert_detail(svc, alert_id)
-    hit = next((h for h in detail.hits if h.get("id") == detail.alert.last_hit_id),
-               detail.hits[0] if detail.hits else None)
+def evidence_context(hit: dict | None) -> dict:
     e = (hit or {}).get("evidence") or {}
+    return {"hit": hit, "e": e, "snippet": ev.highlight_snippet(hit) if hit else None,
+            "full": ev.highlight_full(hit) if hit and hit.get("text") else None,
+            "clip_kind": ev.clip_kind(e.get("clip")), "box": ev.box_points(e.get("box"))}
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(request: Request, alert_id: str, svc: ServicesDep, user: AlertReaderDep,
+               hit: str | None = None) -> Response:
+    detail = alert_detail(svc, alert_id)
+    wanted = hit or detail.alert.last_hit_id
+    shown = next((h for h in detail.hits if h.get("id") == wanted), detail.hits[0] if detail.hits else None)
     return render(request, "alert.html", {
-        "a": detail.alert, "d": detail, "hit": hit, "e": e,
-        "snippet": ev.highlight_snippet(hit) if hit else None,
-        "full": ev.highlight_full(hit) if hit and hit.get("text") else None,
-        "clip_kind": ev.clip_kind(e.get("clip")), "box": ev.box_points(e.get("box")),
+        "a": detail.alert, "d": detail, **evidence_context(shown),
         "can_act": user.has(*[str(r) for r in ACT_ROLES]),
         "can_open_case": user.has(*[str(r) for r in ACT_ROLES]) and _cases_available(),
         "message": request.query_params.get("msg"),
     })
+
+
+@router.get("/hits/{hit_id}")
+def hit_page(request: Request, hit_id: str, svc: ServicesDep, user: HitReaderDep) -> Response:
+    """One hit's evidence; when it was folded into an alert the operator may see, that alert's page."""
+    doc = svc.index.get(hit_id)
+    if doc is None:
+        raise NotFound(f"hit {hit_id} does not exist", hint="it may have been purged; search again")
+    alert_id = _alert_of(svc, hit_id)
+    if alert_id and user.has(*[str(r) for r in READ_ROLES]):
+        return RedirectResponse(f"/alerts/{alert_id}?hit={quote(hit_id)}", status_code=303)
+    return render(request, "hit.html", {"a": None, "alert_id": alert_id, **evidence_context(doc)})
+
+
+def _alert_of(svc: Services, hit_id: str) -> str | None:
+    from sqlalchemy import select
+
+    from core.alerts import AlertHitRow
+
+    with svc.db.session() as s:
+        return s.scalar(select(AlertHitRow.alert_id).where(AlertHitRow.hit_id == hit_id).limit(1))
 
 
 def _cases_available() -> bool:

@@ -108,7 +108,7 @@ class Profile:
 
 # -- the per-character component maps (built once per process) -----------------
 _components: dict[str, dict[int, int]] | None = None
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 def _single(s: str) -> str | None:
@@ -304,6 +304,19 @@ def normalize_term(term: str, table: Table) -> str:
     """Normalize a list entry or allowed phrase exactly like text (leading/trailing noise dropped)."""
     out = normalize(term, table).text
     return out.strip("\x01\x02")
+
+
+def normalize_terms(terms: list[str], table: Table, batch: int = 2000) -> list[str]:
+    """``normalize_term`` for many terms at once (one numpy pass per batch, joined by line breaks)."""
+    out: list[str] = []
+    for i in range(0, len(terms), batch):
+        part = terms[i : i + batch]
+        pieces = normalize("\n".join(part), table).text.split("\x02")
+        if len(pieces) == len(part):
+            out.extend(p.strip("\x01\x02") for p in pieces)
+        else:  # a term holds a sentence break of its own: one by one
+            out.extend(normalize_term(t, table) for t in part)
+    return out
 
 
 def rules_for_span(norm: Normalized, table: Table, start: int, end: int, nstart: int, nend: int) -> list[str]:

@@ -1,8 +1,20 @@
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DatabaseError
 
 from complaints import audit
 from complaints.models import AuditEntry
 from tests.complaints.conftest import new_case
+
+
+def _drop_guards(db):
+    """What a privileged attacker would do first: remove the append-only triggers."""
+    with db.session() as s:
+        if db.engine.dialect.name == "postgresql":
+            s.execute(text("DROP TRIGGER complaint_audit_append_only ON complaint_audit"))
+        else:
+            s.execute(text("DROP TRIGGER complaint_audit_no_update"))
+            s.execute(text("DROP TRIGGER complaint_audit_no_delete"))
 
 
 def _walk(handler, supervisor):
@@ -23,8 +35,20 @@ def test_every_change_is_audited_with_who_what_before_after(db, handler, supervi
     assert handler.verify_audit(cid).ok
 
 
+def test_audit_rows_cannot_be_changed_or_deleted(db, handler, supervisor):
+    cid = _walk(handler, supervisor)
+    with pytest.raises(DatabaseError):
+        with db.session() as s:
+            s.execute(update(AuditEntry).where(AuditEntry.case_id == cid).values(actor="x"))
+    with pytest.raises(DatabaseError):
+        with db.session() as s:
+            s.execute(text("DELETE FROM complaint_audit"))
+    assert handler.verify_audit(cid).ok and len(handler.timeline(cid)) == 4
+
+
 def test_changed_row_breaks_the_chain(db, handler, supervisor):
     cid = _walk(handler, supervisor)
+    _drop_guards(db)
     with db.session() as s:
         s.execute(update(AuditEntry).where(AuditEntry.case_id == cid, AuditEntry.seq == 3)
                   .values(actor="someone-else"))
@@ -34,6 +58,7 @@ def test_changed_row_breaks_the_chain(db, handler, supervisor):
 
 def test_deleted_row_breaks_the_chain(db, handler, supervisor):
     cid = _walk(handler, supervisor)
+    _drop_guards(db)
     with db.session() as s:
         row = s.execute(select(AuditEntry).where(AuditEntry.case_id == cid, AuditEntry.seq == 2)).scalar_one()
         s.delete(row)
@@ -43,6 +68,7 @@ def test_deleted_row_breaks_the_chain(db, handler, supervisor):
 
 def test_rewritten_row_with_recomputed_hash_still_detected_downstream(db, handler, supervisor):
     cid = _walk(handler, supervisor)
+    _drop_guards(db)
     with db.session() as s:
         row = s.execute(select(AuditEntry).where(AuditEntry.case_id == cid, AuditEntry.seq == 2)).scalar_one()
         row.reason = "forged"

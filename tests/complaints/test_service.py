@@ -226,3 +226,30 @@ def test_unknown_case_and_unit_conflicts(handler, supervisor):
         supervisor.add_unit("u1", "again")
     with pytest.raises(PermissionDenied):
         handler.add_unit("u2", "x")
+
+
+def test_case_events_after_commit_only(svc_for):
+    events = []
+    svc = svc_for("handler", on_change=events.append)
+    cid = new_case(svc)["id"]
+    svc.act(cid, "accept")
+    with pytest.raises(Conflict):
+        svc.act(cid, "close")
+    assert [(e["action"], e["state_before"], e["state_after"]) for e in events] == [
+        ("register", None, "registered"), ("accept", "registered", "accepted")]
+    assert events[1]["actor"] == svc.actor.name and events[1]["case_id"] == cid
+
+
+def test_case_events_reach_the_bus(svc_for, tmp_path):
+    from complaints.events import to_bus
+    from core.bus import open_bus
+
+    bus = open_bus(f"embedded://{tmp_path / 'bus.db'}")
+    bus.ensure_topics(["qinglang.case-events"])
+    svc = svc_for("handler", on_change=to_bus(bus))
+    cid = new_case(svc)["id"]
+    bus.flush()
+    with bus.consumer("t", ["qinglang.case-events"]) as consumer:
+        records = consumer.poll(10, timeout=2.0)
+    assert [r.value["case_id"] for r in records] == [cid]
+    bus.close()

@@ -44,7 +44,7 @@ def app_services(tmp_path, monkeypatch):
 
 @pytest.fixture
 def app(app_services):
-    return create_app(app_services)
+    return create_app(app_services, migrate=False)  # the fixture migrated already
 
 
 @pytest.fixture

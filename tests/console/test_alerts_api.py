@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,11 +12,13 @@ from core.alerts import AlertStore
 
 
 def test_list_newest_first_with_filters(client_as, plant):
-    _, a1 = plant(source_id="src-a", severity="low", term="赌博", entry_id="e1")
-    _, a2 = plant(source_id="src-b", severity="critical", term="诈骗", entry_id="e2", category="fraud")
+    now = datetime.now(UTC)
+    _, a1 = plant(source_id="src-a", severity="low", term="赌博", entry_id="e1", detected_at=now)
+    _, a2 = plant(source_id="src-b", severity="critical", term="诈骗", entry_id="e2", category="fraud",
+                  detected_at=now - timedelta(minutes=1))
     c = client_as("operator")
     body = c.get("/api/alerts").json()
-    assert body["count"] == 2 and [a["id"] for a in body["data"]] == [a1.id, a2.id]  # a1 detected later
+    assert body["count"] == 2 and [a["id"] for a in body["data"]] == [a1.id, a2.id]
     assert c.get("/api/alerts", params={"severity": "critical"}).json()["data"][0]["id"] == a2.id
     assert c.get("/api/alerts", params={"source": "src-a"}).json()["count"] == 1
     assert c.get("/api/alerts", params={"category": "fraud"}).json()["count"] == 1

@@ -43,7 +43,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def model(data_dir: Path):
-    from detectors.asr import load_model, AsrOptions
+    from detectors.asr import AsrOptions, load_model
 
     return load_model(AsrOptions(data_dir=str(data_dir)))
 

@@ -21,7 +21,7 @@ Route = Callable[["Handler"], tuple[int, dict[str, str], bytes]]
 
 
 class Handler(BaseHTTPRequestHandler):
-    server: "LoopServer"
+    server: LoopServer
 
     def do_GET(self) -> None:  # noqa: N802
         path = self.path
@@ -80,7 +80,8 @@ def _ffmpeg(*args: str) -> None:
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
     """Tiny media made once: 10 s of 320x240@10fps + 440 Hz tone as HLS (1 s segments, ``hi``),
-    6 s of a 160x120 variant (``lo``) and a 3 s MPEG-TS file (``clip.ts``)."""
+    6 s of a 160x120 variant (``lo``), a 3 s H.264 MPEG-TS file (``clip.ts``) and 2 s of MPEG-2 video
+    (``mpeg2.ts``)."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is needed to generate test media")
     d = tmp_path_factory.mktemp("media")
@@ -96,6 +97,7 @@ def media_dir(tmp_path_factory) -> Path:
             "sine=frequency=440:sample_rate=16000", "-t", "6", *common, "-f", "hls", "-hls_time", "1",
             "-hls_list_size", "0", "-hls_segment_filename", str(d / "lo" / "seg%03d.ts"), str(d / "lo" / "index.m3u8"))
     _ffmpeg(*src[:8], "-t", "3", *common, "-f", "mpegts", str(d / "clip.ts"))
+    _ffmpeg(*src[:8], "-t", "2", "-c:v", "mpeg2video", "-g", "10", "-c:a", "mp2", "-f", "mpegts", str(d / "mpeg2.ts"))
     return d
 
 

@@ -36,8 +36,8 @@ def serve_vod(server, media_dir) -> None:
         server.routes[f"/vod/{variant}.m3u8"] = (200, {}, playlist(segs, 0, len(segs), prefix=f"{variant}/", end=True))
         for name, _, data in segs:
             server.routes[f"/vod/{variant}/{name}"] = (200, {"Content-Type": "video/mp2t"}, data)
-    master = ("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120\nlo.m3u8\n"
-              "#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=320x240\nhi.m3u8\n").encode()
+    master = (b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000,RESOLUTION=160x120\nlo.m3u8\n"
+              b"#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=320x240\nhi.m3u8\n")
     server.routes["/vod/master.m3u8"] = (200, {}, master)
 
 
@@ -162,3 +162,16 @@ def test_mpegts_over_udp(media_dir, tmp_path):
     assert any(x.kind == "audio_chunk" for x in out)
     ends = [x for x in out if x.kind == "media_end"]
     assert ends and ends[0].metadata.get("signal") == "lost"  # the sender stopped: a stall
+
+
+def test_progressive_http_file(http_server, media_dir, services):
+    http_server.routes["/media/clip.ts"] = (200, {"Content-Type": "video/mp2t"}, (media_dir / "clip.ts").read_bytes())
+    src = Source(id="http-file", kind="file", name="clip over http", locator=http_server.url + "/media/clip.ts",
+                 profile=PROFILE)
+    assert plugin_for(src).name == "media" and not plugin_for(src).is_live(src)
+    worker = IngestWorker(services)
+    assert worker.run_source_once(src) > 0
+    got = bus_samples(services.bus)
+    frames = [s["media_start"] for s in got if s["kind"] == "video_frame"]
+    assert frames == sorted(frame_times([media_dir / "clip.ts"]))[::10][: len(frames)] and len(frames) == 3
+    assert got[-1]["kind"] == "media_end"

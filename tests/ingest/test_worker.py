@@ -49,6 +49,14 @@ def test_scheduler_runs_sources_and_signals_silence(services, media_dir, tmp_pat
         assert reg.health(missing["id"])["state"] == "error"
         assert "does not exist" in reg.health(missing["id"])["last_error"]
         assert worker._running(quiet["id"])  # the live reader keeps trying in its own thread
+        first_reader = worker._threads[quiet["id"]]
+        from datetime import timedelta
+
+        from core.events import utcnow
+
+        reg.boost(quiet["id"], 3, utcnow() + timedelta(hours=1), "complaint C-9: targeted monitoring")
+        # the boost reaches the running stream: its reader restarts with the raised profile
+        assert wait_for(lambda: worker._threads[quiet["id"]] is not first_reader and worker._running(quiet["id"]))
         reg.set_enabled(quiet["id"], False)
         assert wait_for(lambda: not worker._running(quiet["id"]))
         time.sleep(0.5)  # a few more passes: the file is not read again
@@ -61,7 +69,8 @@ def test_scheduler_runs_sources_and_signals_silence(services, media_dir, tmp_pat
     assert [s["kind"] for s in from_clip].count("media_end") == 1  # read exactly once
     assert sum(1 for s in from_clip if s["kind"] == "video_frame") == 3
     from_quiet = [s for s in got if s["source_id"] == quiet["id"]]
-    signals = [s["metadata"].get("signal") for s in from_quiet]
+    signals = [s["metadata"].get("signal") for s in {s["id"]: s for s in from_quiet}.values()]
+    # one loss (the restarted reader repeats it under the same deterministic id) and one silence
     assert signals.count("lost") == 1 and signals.count("silent") == 1
     silent = next(s for s in from_quiet if s["metadata"].get("signal") == "silent")
     assert silent["kind"] == "media_end" and silent["metadata"]["silent_seconds"] >= 1.0
