@@ -102,7 +102,9 @@ def _child(kind: str, url: str, data_dir: str, queue: Any) -> None:
         migrate_all(settings.db_url)
         worker = IngestWorker(Services(settings))
         source = Source(id="bench-hls", kind="ott", name="bench", locator=url, options={"live": False})
-        import ingest.media  # noqa: F401 - imports outside the measurement
+        from ingest.base import plugins
+
+        plugins()  # imports (PyAV, httpx, selectolax) outside the measurement
         before = _rss_kib()
     peak = _Peak()
     peak.start()

@@ -57,6 +57,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "health": ("状态", "Health"), "healthy": ("正常", "OK"), "silent": ("无信号", "Silent"),
     "problem": ("异常", "Problem"), "no_frame": ("暂无画面", "No frame yet"),
     "exporting": ("正在导出", "Exporting"), "rows": ("行", "rows"),
+    "err_401": ("请先登录", "Please sign in"), "err_403": ("无权访问", "Not allowed"),
+    "err_404": ("未找到", "Not found"), "err_409": ("当前状态不允许此操作", "Not allowed in this state"),
+    "err_413": ("提交的内容过大", "Too large"), "err_422": ("输入有误", "Invalid input"),
+    "err_429": ("尝试次数过多", "Too many attempts"), "err_500": ("系统内部错误", "Internal error"),
+    "err_501": ("功能未安装", "Not available"), "err_503": ("后端服务不可用", "Service unavailable"),
     "login_title": ("清朗 · 监测与投诉处置平台", "Qinglang · monitoring and complaint handling"),
 }
 

@@ -8,7 +8,7 @@ so ``count`` is the number of distinct hits.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, Database
 from core.errors import BadInput, Conflict, NotFound
-from core.events import SEVERITY_RANK, Alert, AlertState, Hit, make_id, utcnow
+from core.events import SEVERITY_RANK, Alert, Hit, make_id, utcnow
 
 
 class AlertRow(Base):
@@ -75,7 +75,7 @@ def rule_of(hit: Hit) -> str:
 
 
 def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _to_alert(r: AlertRow) -> Alert:

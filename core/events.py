@@ -8,7 +8,7 @@ Extend these models; never rename a field.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -27,7 +27,7 @@ def make_id(prefix: str, *parts: object) -> str:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Topic(StrEnum):
@@ -46,7 +46,7 @@ class Event(BaseModel):
 
     def key(self) -> str:
         """Bus key: the source id (per-source order)."""
-        return str(getattr(self, "source_id", None) or getattr(self, "id"))
+        return str(getattr(self, "source_id", None) or self.id)
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -15,8 +15,11 @@ _EXAMPLE_TERMS = ["赌博", "六合彩", "vpn", "bet", "黄片", "一夜情"]
 
 
 def _hit(term: str, start: int, end: int, matched: str, rules: list[str], **more: Any) -> dict[str, Any]:
-    return {"detector": "keyword", "term": term, "char_start": start, "char_end": end, "matched": matched,
-            "rules": rules, "list": "example", **more}  # fmt: skip
+    out = {"detector": "keyword", "term": term, "char_start": start, "char_end": end, "matched": matched,
+           "list": "example", **more}  # fmt: skip
+    if rules:  # Finding.to_json leaves out an empty rule list
+        out["rules"] = rules
+    return out
 
 
 class KeywordDetector(Detector):

@@ -106,6 +106,17 @@ def _per_source(engine: Any, overrides: dict[str, Any] | None) -> Any:
     return engine(overrides)
 
 
+def list_hotwords(services: Any, limit: int = 100) -> list[str]:
+    """Terms of the enabled negative lists (most severe first) as ASR hotwords; [] when unavailable."""
+    try:
+        from detectors.lists.live import LiveMatcher
+        from detectors.lists.store import SqlListStore
+
+        return list(LiveMatcher(SqlListStore(services.db)).hotwords(limit))
+    except (ImportError, QinglangError, SQLAlchemyError):
+        return []
+
+
 def make_engines(services: Any, wanted: set[str], *, hotwords: list[str] | None = None) -> dict[str, Any]:
     """Shared engines for ``MediaPipeline(options, **engines)``: asr/ocr factories, the fingerprint index.
 
@@ -115,6 +126,8 @@ def make_engines(services: Any, wanted: set[str], *, hotwords: list[str] | None 
     settings = services.settings
     engines: dict[str, Any] = {}
     problems: list[MissingExtra] = []
+    if "asr" in wanted and hotwords is None:
+        hotwords = list_hotwords(services)
     if "asr" in wanted:
         from detectors.asr import AsrDetector
 

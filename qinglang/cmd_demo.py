@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from core.services import Services
@@ -24,29 +25,41 @@ DEMO_LISTS = {  # file name -> (kind, category, severity)
 
 
 def _import_demo_lists(services: Services) -> None:
-    from detectors.lists.importer import import_file
-    from detectors.lists.store import SqlListStore
+    from core.errors import NotFound
+    from detectors.lists.io import import_data
+    from detectors.lists.sql import SqlListStore
 
     store = SqlListStore(services.db)
     folder = Path(__file__).parent / "demo" / "lists"
     for name, (kind, category, severity) in DEMO_LISTS.items():
-        if store.get_list_by_name(name) is not None:
+        try:
+            store.get_list(name)
             continue
-        import_file(store, folder / f"{name}.txt", list_name=name, kind=kind, category=category,
-                    severity=severity, user="demo", reason="demo list")
+        except NotFound:
+            pass
+        path = folder / f"{name}.txt"
+        import_data(store, name, path.read_bytes(), fmt="txt", kind=kind, category=category,
+                    severity=severity, user="demo", reason="demo list", source_name=path.name)
 
 
 def _demo_users(services: Services) -> dict[str, str]:
     """One account per role, each with a fresh random password (printed once)."""
-    from console.users import UserStore
+    from core.errors import NotFound
+    from console.users import UserService
 
-    users = UserStore(services.db)
+    users = UserService(services.db)
     accounts = {"admin": ["admin"], "operator": ["operator"], "handler": ["handler"],
                 "supervisor": ["supervisor", "handler"], "analyst": ["analyst"], "listadmin": ["list_admin"]}
     passwords: dict[str, str] = {}
     for name, roles in accounts.items():
-        password = secrets.token_urlsafe(9)
-        users.upsert(name, password=password, roles=roles, display_name=f"演示 {name}")
+        password = secrets.token_urlsafe(12)
+        try:
+            users.get(name)
+            users.set_roles(name, roles)
+            users.set_password(name, password)
+            users.set_disabled(name, False)
+        except NotFound:
+            users.create(name, password, roles, display_name=f"演示 {name}")
         passwords[name] = password
     return passwords
 
@@ -155,7 +168,7 @@ def _run_once(services: Services, sources: list[Any]) -> None:
     alerts, total = AlertStore(services.db).list(limit=100)
     out.print(f"{total} alerts:")
     for a in alerts:
-        out.print(f"  [{a.severity}] {a.source_id} {a.detector} {a.term or ''} ×{a.count}")
+        out.print(escape(f"  [{a.severity}] {a.source_id} {a.detector} {a.term or ''} ×{a.count}"))
 
 
 def _run_distributed(services: Services, port: int | None, passwords: dict[str, str], site: Any) -> None:

@@ -103,9 +103,10 @@ def console(
     import uvicorn
 
     from console.app import create_app
+    from qinglang.wiring import wire
 
     settings = get_settings()
-    app = create_app(Services(settings))
+    app = create_app(wire(Services(settings)))
     h, p = host or settings.host, port or settings.port
     console_out.print(f"console: http://{h}:{p}/")
     uvicorn.run(app, host=h, port=p, log_level="warning")

@@ -16,25 +16,24 @@ err = Console(stderr=True)
 log = logging.getLogger(__name__)
 
 
-def _matcher(settings: Any) -> Any:
-    """The enabled negative lists of the data dir as a matcher, or None (with a note) when unavailable."""
+def _matcher(settings: Any) -> tuple[Any, list[str]]:
+    """The enabled negative lists of the data dir as a matcher and ASR hotwords; (None, []) when unavailable."""
     try:
         from detectors.lists.live import LiveMatcher
-
         from detectors.lists.store import SqlListStore
     except ImportError:
         err.print("note: negative-list matcher not available; keyword findings skipped")
-        return None
+        return None, []
     from core.services import Services
     from qinglang.wiring import migrate_all
 
     try:
         migrate_all(settings.db_url)
         live = LiveMatcher(SqlListStore(Services(settings).db))
-        return live.current() if callable(getattr(live, "current", None)) else live
+        return live.current(), live.hotwords()
     except QinglangError as exc:
         err.print(f"note: negative lists not loaded ({exc.message}); keyword findings skipped")
-        return None
+        return None, []
 
 
 def _fingerprints(settings: Any) -> Any:
@@ -76,11 +75,11 @@ def scan(
 
     settings = get_settings()
     wanted = expand_only(set(only.split(",")) if only else None)
-    matcher = _matcher(settings) if "keyword" in wanted and wanted & {"asr", "ocr"} else None
+    matcher, hotwords = _matcher(settings) if "keyword" in wanted and wanted & {"asr", "ocr"} else (None, [])
     fingerprints = _fingerprints(settings) if "fingerprint" in wanted else None
     options = {"fps": fps, "keyframe_interval": keyframe_interval, "detectors": {"asr": {
         "model": settings.asr_model, "language": language or settings.asr_language,
-        "compute_type": settings.asr_compute_type, "data_dir": str(settings.data_path)}}}
+        "compute_type": settings.asr_compute_type, "data_dir": str(settings.data_path), "hotwords": hotwords}}}
 
     def note(msg: str) -> None:
         err.print(f"note: {msg}")

@@ -22,13 +22,14 @@ class ConsoleServer:
         import uvicorn
 
         from console.app import create_app
+        from qinglang.wiring import wire
 
-        self.app = create_app(services)
+        self.app = create_app(wire(services))
         self.config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False)
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, name="console", daemon=True)
 
-    def start(self, wait: float = 15.0) -> "ConsoleServer":
+    def start(self, wait: float = 15.0) -> ConsoleServer:
         self.thread.start()
         deadline = time.monotonic() + wait
         while not self.server.started and time.monotonic() < deadline and self.thread.is_alive():
@@ -60,7 +61,7 @@ class EmbeddedStack:
         self.runner: Any = None
         self.worker: Any = None
 
-    def start(self) -> "EmbeddedStack":
+    def start(self) -> EmbeddedStack:
         from ingest.worker import IngestWorker
         from stream_jobs.runner import EmbeddedRunner
 
@@ -71,9 +72,26 @@ class EmbeddedStack:
         t = threading.Thread(target=self.worker.run, args=(self.stop_event,), name="ingest", daemon=True)
         t.start()
         self.threads.append(t)
+        t = threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True)
+        t.start()
+        self.threads.append(t)
         if self._want_console:
             self.console = ConsoleServer(self.services, self.host, self.port).start()
         return self
+
+    def _housekeeping(self, every: float = 300.0) -> None:
+        """Periodic duties: escalate complaint deadlines that passed."""
+        from qinglang.wiring import escalate_overdue
+
+        wait = 5.0
+        while not self.stop_event.wait(wait):
+            wait = every
+            try:
+                n = escalate_overdue(self.services)
+                if n:
+                    log.info("escalated %d overdue complaint deadlines", n)
+            except Exception:  # keep the stack running; the next round retries
+                log.exception("housekeeping failed")
 
     @property
     def url(self) -> str:

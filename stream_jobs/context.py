@@ -29,7 +29,7 @@ class HandlerContext:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def from_services(cls, services: Services) -> "HandlerContext":
+    def from_services(cls, services: Services) -> HandlerContext:
         from qinglang.wiring import migrate_all
 
         settings = services.settings
@@ -49,7 +49,7 @@ class HandlerContext:
         if matcher is not None:
             findings.extend(matcher.match(text))
         if self.language is not None and origin in ("ocr", "page", "title", "asr"):
-            findings.extend(self.language.check(text))
+            findings.extend(self.language.detect(text))
         return findings
 
     def media_pipeline(self, source_id: str, state: dict[str, Any] | None) -> Any:
@@ -70,7 +70,7 @@ class HandlerContext:
 def _live_matcher(services: Services) -> Callable[[], Any] | None:
     try:
         from detectors.lists.live import LiveMatcher
-        from detectors.lists.store import SqlListStore
+        from detectors.lists.sql import SqlListStore
     except ImportError as exc:  # pragma: no cover - only while lists are absent
         log.warning("negative-list matcher unavailable: %s", exc)
         return None

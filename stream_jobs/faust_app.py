@@ -176,7 +176,7 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
 
     media = app.Table(
         "media-state", default=None, partitions=parts,
-        schema=faust.Schema(key_type=str, value_type=dict, key_serializer="json", value_serializer="json"),
+        schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"),
     )
 
     async def retrying(fn: Callable[..., Any], *args: Any) -> Any:
@@ -198,12 +198,13 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
     async def samples_agent(stream: Any) -> None:
         async for events in stream.take_events(BATCH, within=WITHIN):
             keys = {_key(e.key) or "" for e in events}
-            states = {k: media.get(k) for k in keys}
+            states = {k: _decode(media.data.get(k.encode("utf-8"))) for k in keys}
             _, changed = await retrying(jobs.samples, rows(events), {k: v for k, v in states.items() if v})
             partition_of = {(_key(e.key) or ""): e.message.partition for e in events}
-            for k, entry in changed.items():
-                media.data[k] = entry
-                media.send_changelog(partition_of[k], k, entry)
+            for k, entry in changed.items():  # JSON bytes in the table (and its changelog)
+                raw_key, raw = k.encode("utf-8"), json.dumps(entry, ensure_ascii=False).encode("utf-8")
+                media.data[raw_key] = raw
+                media.send_changelog(partition_of[k], raw_key, raw)
 
     @app.agent(topic(Topic.TEXTS), name="texts")
     async def texts_agent(stream: Any) -> None:
@@ -234,4 +235,6 @@ def run_worker(settings: Settings, *, loglevel: str = "warning") -> None:
 if __name__ == "__main__":  # pragma: no cover - used by tests and bench as a subprocess
     from core.settings import get_settings
 
-    run_worker(get_settings(), loglevel="warning")
+    import os
+
+    run_worker(get_settings(), loglevel=os.environ.get("QJ_LOGLEVEL", "warning"))

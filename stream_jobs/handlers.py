@@ -72,6 +72,7 @@ def handle_sample(ctx: HandlerContext, value: dict[str, Any], state: dict[str, A
     if kind in _TEXT_ORIGIN:
         outs.extend(_texts_of_document(sample))
         return outs, state
+    outs.extend(_signal_hits(sample, state))
     pipeline = ctx.media_pipeline(sample.source_id, state.get("media"))
     if kind == SampleKind.VIDEO_FRAME.value:
         frame = _decode_frame(ctx, sample)
@@ -80,7 +81,7 @@ def handle_sample(ctx: HandlerContext, value: dict[str, Any], state: dict[str, A
         pcm, sr = _decode_wav(ctx, sample)
         findings, texts = pipeline.on_audio(pcm, sr, float(sample.media_start or 0.0))
     elif kind == SampleKind.MEDIA_END.value:
-        findings, texts = pipeline.finish(float(sample.media_start or 0.0)), []
+        findings, texts = pipeline.finish_all(float(sample.media_start or 0.0))
     else:  # pragma: no cover - enum guards this
         raise BadInput(f"unknown sample kind {kind!r}", hint="see SampleKind in core/events.py")
     for f in findings:
@@ -89,6 +90,39 @@ def handle_sample(ctx: HandlerContext, value: dict[str, Any], state: dict[str, A
         outs.append(_out(_media_text(sample, t)))
     state["media"] = pipeline.get_state()
     return outs, state
+
+
+def _signal_hits(sample: Sample, state: dict[str, Any]) -> list[Out]:
+    """Loss of signal / a silent source (reported by ingest) as a technical hit; recovery closes it.
+
+    The hit id is fixed by the moment the loss began, so the closing write
+    (with ``media_end``) overwrites the opening one in the index.
+    """
+    signal = sample.metadata.get("signal")
+    lost = state.get("signal_lost")
+    if signal in ("lost", "silent") and lost is None:
+        lost = {"at": sample.media_start or 0.0, "captured": sample.captured_at.isoformat(), "kind": signal,
+                "sample": sample.id}
+        state["signal_lost"] = lost
+        return [_out(_signal_hit(sample, lost, None))]
+    if signal == "restored" and lost is not None:
+        state["signal_lost"] = None
+        return [_out(_signal_hit(sample, lost, sample.media_start))]
+    return []
+
+
+def _signal_hit(sample: Sample, lost: dict[str, Any], end: float | None) -> Hit:
+    from datetime import datetime
+
+    detector = "signal_loss" if lost["kind"] == "lost" else "source_silent"
+    return Hit(
+        id=make_id("hit", sample.source_id, detector, lost["captured"]), sample_id=lost["sample"],
+        source_id=sample.source_id, detector=detector, category="technical",
+        severity="high" if detector == "signal_loss" else "medium",
+        evidence=Evidence(snippet="", media_start=lost["at"], media_end=end),
+        detected_at=datetime.fromisoformat(lost["captured"]), origin=str(sample.kind),
+        platform=sample.metadata.get("platform"), program=sample.metadata.get("program"),
+    )
 
 
 def _texts_of_document(sample: Sample) -> list[Out]:

@@ -88,7 +88,7 @@ def reports_page(request: Request, svc: ServicesDep, user: ReporterDep,
     return render(request, "reports.html", {
         "d": data, "since": start.astimezone(DISPLAY_OFFSET).date().isoformat(),
         "until": (end.astimezone(DISPLAY_OFFSET) - timedelta(days=1)).date().isoformat(),
-        "bars": {k: _bars(data[k]) for k in ("by_platform", "by_category", "by_detector", "per_day")},
+        "charts": {k: _bars(data[k]) for k in ("by_platform", "by_category", "by_detector", "per_day")},
         "term_bars": _bars({x["term"]: x["count"] for x in data["top_terms"]}),
     })
 
@@ -112,7 +112,7 @@ def weekly_report(request: Request, svc: ServicesDep, user: ReporterDep,
         "d": data, "monday": monday, "sunday": monday + timedelta(days=6),
         "week": f"{iso.year}-W{iso.week:02d}",
         "prev": (monday - timedelta(days=7)).strftime("%G-W%V"), "next": (monday + timedelta(days=7)).strftime("%G-W%V"),
-        "bars": {k: _bars(data[k]) for k in ("by_platform", "by_category", "per_day")},
+        "charts": {k: _bars(data[k]) for k in ("by_platform", "by_category", "per_day")},
         "precision": [p for p in alert_store(svc).dismissal_stats() if p["dismissed"]][:20],
         "generated": datetime.now(UTC),
     })

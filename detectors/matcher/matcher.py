@@ -171,6 +171,8 @@ class Matcher:
             a = max(0, pos - 1)
             b = min(n, nxt + self.overlap)
             yield from self._scan(text[a:b], a, pos, nxt, final=b == n)
+            if b == n:
+                return  # this window reached the end and reported everything after pos
             pos = nxt
 
     def match_stream(self, pieces: Iterable[str]) -> Iterator[Finding]:
@@ -207,12 +209,16 @@ class Matcher:
                         if ref.list_pos < 0:
                             allowed.append((ns, ne, ref.scope))
             mapped = norm.mapped
+            repeats = group.table.profile.repeats
             for pidx, ns, ne in found:
                 s = int(norm.index[ns])
                 g = base + s
                 if g < lo or (g >= hi and not final):
                     continue
                 e = int(norm.index[ne - 1]) + 1
+                if repeats:  # take in trailing repeats of the last character (赌博博)
+                    while e < wlen and mapped[e] == mapped[e - 1]:
+                        e += 1
                 key = group.keys[pidx]
                 rules_cache: list[str] | None = None
                 for ref in group.refs[pidx]:

@@ -206,7 +206,8 @@ class Table:
                 if y is not None and y != x:
                     x = y
                     fired.add(name)
-            # a character that changed into another may still need a later step
+            if profile.numerals and 0x30 <= x <= 0x39:
+                fired.add("numeral")  # any number style that ends as a digit (②, ⑵, ６, 陸)
             if x != cp:
                 lut[cp] = x
                 rules[cp] = fired

@@ -71,7 +71,7 @@ class DemoSite:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}/index.html"
 
-    def start(self) -> "DemoSite":
+    def start(self) -> DemoSite:
         self.thread.start()
         return self
 

@@ -95,3 +95,17 @@ def test_stream_delivers_new_and_changed_alerts(client_as, plant, app_services):
     timer.join()
     assert {e["term"] for e in events} == {"新词", "早先"}
     assert next(e for e in events if e["id"] == before.id)["state"] == "acknowledged"
+
+
+def test_stream_resumes_from_last_event_id(client_as, plant, app_services):
+    plant(term="旧的", entry_id="o1")
+    seq = AlertStore(app_services.db).current_seq()
+    plant(term="错过的", entry_id="m1")  # arrives while the browser is reconnecting
+    c = client_as("operator")
+    got = []
+    with c.stream("GET", "/api/alerts/stream", params={"since": 0, "max_seconds": 0.3, "poll": 0.1},
+                  headers={"Last-Event-ID": str(seq)}) as r:
+        for line in r.iter_lines():
+            if line.startswith("data:") and "term" in line:
+                got.append(json.loads(line[5:])["term"])
+    assert got == ["错过的"]

@@ -50,3 +50,14 @@ def test_language_switch(client):
     r = client.get("/login", params={"lang": "en"})
     assert "Sign in" in r.text and r.cookies.get("qinglang_lang") == "en"
     assert "Sign in" in client.get("/login").text  # the cookie keeps it
+
+
+def test_alert_sound_is_a_short_wav(client):
+    import io
+    import wave
+
+    r = client.get("/static/beep.wav")
+    assert r.status_code == 200 and r.headers["content-type"] in ("audio/wav", "audio/x-wav")
+    with wave.open(io.BytesIO(r.content)) as w:
+        assert 0.1 < w.getnframes() / w.getframerate() < 1.0
+    assert client.get("/static/app.js").status_code == 200 and client.get("/static/app.css").status_code == 200

@@ -25,10 +25,13 @@ def test_trends_api_counts_by_platform_category_day_and_top_terms(client_as, pla
 def test_reports_and_weekly_pages_render(client_as, plant):
     plant()
     c = client_as("supervisor")
-    assert "赌博网站" in c.get("/reports").text
+    html = c.get("/reports").text
+    assert "赌博网站" in html and ">iptv<" in html and ">gambling<" in html
+    assert html.count('class="fill" data-w="100.0"') >= 4  # day, platform, category, detector, term
     week = datetime.now(UTC).strftime("%G-W%V")
     html = c.get("/reports/weekly", params={"week": week}).text
     assert "网络视听内容监测周报" in html and "@media print" not in html  # print styles live in app.css
+    assert ">iptv<" in html
     assert c.get("/reports/weekly", params={"week": "W99"}).status_code == 422
 
 
