@@ -89,6 +89,7 @@ def run(progress: bool = True, quick: bool = False, n: int | None = None, reps: 
         user = UserService(svc.db).create("bench", "bench-password", ["admin"])
         cookie, _ = session_token(app, user)
         client = TestClient(app)
+        client.__enter__()  # one event-loop portal for every request, as a server has
         client.cookies.set(SESSION_COOKIE, cookie)
         store = alert_store(svc)
 
@@ -123,7 +124,7 @@ def run(progress: bool = True, quick: bool = False, n: int | None = None, reps: 
                       f"direct p50 {r['baseline_p50_ms']:8.2f} ms  p95 {r['baseline_p95_ms']:8.2f} ms | "
                       f"ratio p50 {r['ratio_p50']:.2f}x p95 {r['ratio_p95']:.2f}x | "
                       f"{'<' if r['meets_target'] else '>='} {TARGET_P95_MS:.0f} ms")
-        client.close()
+        client.__exit__(None, None, None)
         svc.close()
     return result
 

@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 
 from console.users import User, UserService
 from core.errors import PermissionDenied, QinglangError
@@ -165,7 +166,8 @@ def require_roles(*roles: str) -> Callable[..., Any]:
     wanted = tuple(str(r) for r in roles)
 
     async def dependency(request: Request) -> User:
-        user = current_user(request)
+        # A database read (and, for HTTP Basic, an argon2 check): off the event loop.
+        user = await run_in_threadpool(current_user, request)
         if user is None:
             raise NotSignedIn("you are not signed in", hint="sign in at /login")
         if wanted and not user.has(*wanted):

@@ -18,6 +18,7 @@ import importlib.util
 import shutil
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -47,6 +48,7 @@ class AsrOptions:
     chunk_seconds: float = 30.0  # Whisper pads every window to 30 s: shorter windows cost more
     overlap_seconds: float = 1.0
     max_decode_seconds: float = 30.0  # wall-clock cap per window
+    word_timestamps: bool = True  # exact segment starts after VAD, and per-term timecodes
     data_dir: str | None = None  # where assembled models live (default: settings.data_dir)
 
 
@@ -160,16 +162,19 @@ class AsrDetector(Detector):
         segments, _info = self.model.transcribe(
             np.asarray(pcm, dtype=np.float32), language=o.language, beam_size=o.beam_size,
             temperature=list(o.temperatures), vad_filter=o.vad, hotwords=hotword_prompt(o.hotwords),
-            condition_on_previous_text=False, compression_ratio_threshold=2.4,
+            condition_on_previous_text=False, compression_ratio_threshold=2.4, word_timestamps=o.word_timestamps,
         )
         deadline = time.monotonic() + o.max_decode_seconds
         out: list[Finding] = []
         for seg in segments:  # lazy: decoding happens while iterating
             text = seg.text.strip()
+            words = [[round(t0 + w.start, 3), round(t0 + w.end, 3), w.word] for w in (seg.words or [])]
             if text:
-                out.append(Finding(detector="asr", start=round(t0 + seg.start, 3), end=round(t0 + seg.end, 3),
-                                   text=text, category="text", severity="info",
-                                   confidence=float(np.exp(seg.avg_logprob))))
+                start = words[0][0] if words else round(t0 + seg.start, 3)
+                end = words[-1][1] if words else round(t0 + seg.end, 3)
+                out.append(Finding(detector="asr", start=start, end=end, text=text, category="text", severity="info",
+                                   confidence=float(np.exp(seg.avg_logprob)),
+                                   values={"words": words} if words else {}))
             if time.monotonic() > deadline:
                 self.timed_out += 1
                 break
@@ -190,7 +195,7 @@ class AsrDetector(Detector):
             out += found
             # continue from the first segment that may have been cut by the window end
             step = int(round((resume - self.buf_t) * SR))
-            step = min(max(step, win // 2), win - int(self.options.overlap_seconds * SR))
+            step = min(max(step, win // 4), win - int(self.options.overlap_seconds * SR))
             self.buf = self.buf[step:]
             self.buf_t += step / SR
         return out
@@ -204,8 +209,9 @@ class AsrDetector(Detector):
             start, end = f.start or t0, f.end or t0
             if start < self.emitted_until - 0.3:
                 continue  # already emitted from the previous window
-            if not final and end > win_end - self.options.overlap_seconds:
-                resume = start  # may be cut off: transcribe it again, whole, in the next window
+            cut = end > win_end - min(0.3, self.options.overlap_seconds)
+            if not final and cut and start - t0 >= (win_end - t0) / 4:
+                resume = start  # runs into the window end: transcribe it again, whole, in the next window
                 break
             out.append(f)
             self.emitted_until = max(self.emitted_until, end)
@@ -220,12 +226,13 @@ class AsrDetector(Detector):
         return out
 
     def get_state(self) -> dict[str, Any]:
-        pcm16 = (np.clip(self.buf, -1, 1) * 32767).astype(np.int16)
-        return {"buf": base64.b64encode(pcm16.tobytes()).decode("ascii"), "buf_t": self.buf_t,
+        pcm16 = (np.clip(self.buf, -1, 1) * 32767).astype(np.int16)  # pending audio (< one window)
+        packed = base64.b64encode(zlib.compress(pcm16.tobytes(), 1)).decode("ascii")
+        return {"buf": packed, "buf_t": self.buf_t,
                 "emitted_until": self.emitted_until}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        raw = base64.b64decode(state.get("buf", ""))
+        raw = zlib.decompress(base64.b64decode(state["buf"])) if state.get("buf") else b""
         self.buf = np.frombuffer(raw, dtype=np.int16).astype(np.float32) / 32767.0
         self.buf_t = float(state.get("buf_t", 0.0))
         self.emitted_until = float(state.get("emitted_until", -1.0))

@@ -57,6 +57,25 @@ class TextOut:
     end: float
     box: list[list[float]] | None = None
     confidence: float = 1.0
+    words: list[list[Any]] | None = None  # ASR: [start, end, word] in stream time, joined they give text
+
+
+def span_of(tx: TextOut, char_start: int | None, char_end: int | None) -> tuple[float, float]:
+    """Stream times of characters [char_start, char_end) of a text: from its words when known."""
+    if not tx.words or char_start is None or char_end is None:
+        return tx.start, tx.end
+    joined = "".join(str(w[2]) for w in tx.words)
+    shift = len(joined) - len(joined.lstrip())
+    a, b = char_start + shift, char_end + shift
+    pos, hit = 0, []
+    for w in tx.words:
+        n = len(str(w[2]))
+        if pos < b and pos + n > a:
+            hit.append(w)
+        pos += n
+    if not hit:
+        return tx.start, tx.end
+    return float(hit[0][0]), float(hit[-1][1])
 
 
 @dataclass
@@ -160,8 +179,8 @@ def make_engines(services: Any, wanted: set[str], *, hotwords: list[str] | None 
 
 
 def _text_outs(findings: list[Finding], origin: str) -> list[TextOut]:
-    return [TextOut(origin, f.text or "", float(f.start or 0.0), float(f.end or 0.0), f.box, f.confidence)
-            for f in findings if f.text]
+    return [TextOut(origin, f.text or "", float(f.start or 0.0), float(f.end or 0.0), f.box, f.confidence,
+                    f.values.get("words")) for f in findings if f.text]
 
 
 class MediaPipeline:
@@ -263,14 +282,18 @@ def text_findings(texts: list[TextOut], matcher: Any, language: Any) -> list[Fin
     out: list[Finding] = []
     for tx in texts:
         values: dict[str, Any] = {}
+        if tx.words:
+            values["words"] = tx.words
         out.append(Finding(detector=tx.origin, start=round(tx.start, 3), end=round(tx.end, 3), text=tx.text,
                            box=tx.box, category="text", severity="info", confidence=round(tx.confidence, 3),
                            values=values))
         if matcher is not None:
             for hit in matcher.match(tx.text):
-                out.append(dataclasses.replace(hit, detector="keyword", start=round(tx.start, 3),
-                                               end=round(tx.end, 3), text=tx.text, box=tx.box,
-                                               values={**hit.values, "origin": tx.origin}))
+                start, end = span_of(tx, hit.char_start, hit.char_end)
+                out.append(dataclasses.replace(hit, detector="keyword", start=round(start, 3), end=round(end, 3),
+                                               text=tx.text, box=tx.box,
+                                               values={**hit.values, "origin": tx.origin,
+                                                       "text_start": round(tx.start, 3), "text_end": round(tx.end, 3)}))
         if language is not None and tx.origin == "ocr":
             for f in language.detect(tx.text):
                 out.append(dataclasses.replace(f, start=round(tx.start, 3), end=round(tx.end, 3), text=tx.text,

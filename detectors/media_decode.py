@@ -50,6 +50,25 @@ def open_media(path: str) -> Any:
         raise MediaError(f"cannot open media {path}: {exc}", hint="check the path or URL and the network") from exc
 
 
+def _declared_end(container: Any, streams: list) -> float | None:
+    """The end time the header promises for the streams read (None when it does not say)."""
+    ends = []
+    for s in streams:
+        tag = (s.metadata or {}).get("DURATION")  # Matroska keeps per-stream durations as tags
+        if s.duration is not None and s.time_base is not None:
+            ends.append(float((s.duration + (s.start_time or 0)) * s.time_base))
+        elif tag and tag.count(":") == 2:
+            h, m, sec = tag.split(":")
+            ends.append(int(h) * 3600 + int(m) * 60 + float(sec))
+        else:
+            ends = []
+            break
+    if ends:
+        return max(ends)
+    all_read = len(streams) == len(container.streams.video) + len(container.streams.audio)
+    return float(container.duration) / 1e6 if container.duration and all_read else None
+
+
 def decode(path: str, *, fps: float = 1.0, keyframe_interval: float = 2.0, audio_chunk: float = 1.0,
            video: bool = True, audio: bool = True) -> Iterator[MediaItem]:
     import av
@@ -117,7 +136,7 @@ def decode(path: str, *, fps: float = 1.0, keyframe_interval: float = 2.0, audio
         except (av.error.FFmpegError, ValueError, OSError) as exc:
             yield from audio_items([], flush=True)
             yield MediaItem("error", state["t_end"], reason=f"decoding stopped at {state['t_end']:.2f} s: {exc}")
-        declared = float(container.duration) / 1e6 if container.duration else None
+        declared = _declared_end(container, vstreams + astreams)
         if declared and state["items"] and state["t_end"] < declared - 1.0:
             yield MediaItem("error", state["t_end"], reason=f"media ends at {state['t_end']:.2f} s but declares "
                             f"{declared:.2f} s: the file is truncated or damaged")

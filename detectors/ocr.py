@@ -3,7 +3,8 @@
 Optional subtitle band (a horizontal slice of the frame) with the detector's
 size limit set to "max" so a crop is never enlarged; a keyframe whose band
 looks like the last one read (few changed pixels on a 320-px grey copy) is
-not read again; consecutive keyframes with the same text become one finding
+not read again, and when only a strip of it changed only that strip is read
+(lines elsewhere are kept); consecutive keyframes with the same text become one finding
 with start (first keyframe showing it) and end (first keyframe without it),
 boxes kept in frame pixel coordinates.
 """
@@ -68,19 +69,23 @@ class OcrDetector(Detector):
             self.options.band = tuple(self.options.band)  # type: ignore[assignment]
         self.engine = load_engine(self.options.limit_side_len, self.options.use_cls)
         self.last_band: np.ndarray | None = None
+        self.lines: list[tuple[list[list[float]], str, float]] = []  # lines on screen at the last read
         self.run: dict[str, Any] | None = None  # text, start, last, boxes, score
         self.reads = 0
         self.skipped = 0
 
     # -- reading -----------------------------------------------------------------
-    def read(self, frame_bgr: np.ndarray) -> list[tuple[list[list[float]], str, float]]:
-        """Lines (box in frame pixels, text, score) of one frame (band applied)."""
-        top = 0
-        img = frame_bgr
-        if self.options.band:
-            h = frame_bgr.shape[0]
-            top = int(h * self.options.band[0])
-            img = frame_bgr[top : max(int(h * self.options.band[1]), top + 1)]
+    def _band_rows(self, frame_bgr: np.ndarray) -> tuple[int, int]:
+        h = frame_bgr.shape[0]
+        if not self.options.band:
+            return 0, h
+        top = int(h * self.options.band[0])
+        return top, max(int(h * self.options.band[1]), top + 1)
+
+    def read(self, frame_bgr: np.ndarray, rows: tuple[int, int] | None = None) -> list[tuple[list[list[float]], str, float]]:
+        """Lines (box in frame pixels, text, score) of one frame (band, or the given rows, applied)."""
+        top, bottom = rows or self._band_rows(frame_bgr)
+        img = frame_bgr[top:bottom]
         result, _ = self.engine(np.ascontiguousarray(img), use_cls=self.options.use_cls)
         self.reads += 1
         lines = []
@@ -129,8 +134,9 @@ class OcrDetector(Detector):
             if self.run and t - self.run["start"] >= self.options.max_run:
                 out = self._close(t)
             return out
+        lines = self._read_changed(frame_bgr, small)
         self.last_band = small
-        lines = self.read(frame_bgr)
+        self.lines = lines
         text = "\n".join(line[1] for line in lines)
         out = []
         if self.run and (not text or not self._same(self.run["text"], text)
@@ -142,6 +148,22 @@ class OcrDetector(Detector):
                         "score": float(np.mean([line[2] for line in lines]))}
         return out
 
+    def _read_changed(self, frame_bgr: np.ndarray, small: np.ndarray) -> list[tuple[list[list[float]], str, float]]:
+        """Read only the rows that changed when they are a small part of the band; keep the other lines."""
+        top, bottom = self._band_rows(frame_bgr)
+        if self.last_band is None or self.last_band.shape != small.shape:
+            return self.read(frame_bgr)
+        changed = np.flatnonzero((cv2.absdiff(small, self.last_band) > 20).any(axis=1))
+        scale = (bottom - top) / small.shape[0]
+        margin = 0.04 * frame_bgr.shape[0]
+        y0 = max(top, int(top + changed[0] * scale - margin))
+        y1 = min(bottom, int(top + (changed[-1] + 1) * scale + margin))
+        if y1 - y0 > 0.5 * (bottom - top):
+            return self.read(frame_bgr)
+        kept = [ln for ln in self.lines if max(p[1] for p in ln[0]) < y0 or min(p[1] for p in ln[0]) > y1]
+        fresh = self.read(frame_bgr, (y0, y1))
+        return sorted(kept + fresh, key=lambda ln: (min(p[1] for p in ln[0]), min(p[0] for p in ln[0])))
+
     def finish(self, t_end: float) -> list[Finding]:
         return self._close(t_end)
 
@@ -151,10 +173,11 @@ class OcrDetector(Detector):
         if self.last_band is not None:
             band = {"data": base64.b64encode(self.last_band.tobytes()).decode("ascii"),
                     "shape": list(self.last_band.shape)}
-        return {"run": self.run, "band": band}
+        return {"run": self.run, "band": band, "lines": [list(ln) for ln in self.lines]}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.run = state.get("run")
+        self.lines = [(ln[0], ln[1], float(ln[2])) for ln in state.get("lines", [])]
         band = state.get("band")
         self.last_band = None
         if band:

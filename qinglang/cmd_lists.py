@@ -60,6 +60,11 @@ def import_(
 ) -> None:
     """Add or update a list's entries from a file; prints rejected lines with reasons.
 
+    Plain text: one term a line. CSV: a header naming the columns term (required), category,
+    severity, tags (a;b), valid_from, valid_until (ISO dates), source, note, enabled, pinyin
+    (true: also match pinyin spellings and homophones). Rejected: blank lines, terms of only
+    noise characters, duplicates after normalization, conflicting duplicates, invalid dates.
+
     Example: qinglang lists import words.csv --list gambling --kind keyword --category gambling --severity high
     """
     from detectors.lists.io import guess_format, import_data
@@ -289,3 +294,26 @@ def history(
         t.add_row(str(v.version), v.created_at.strftime("%Y-%m-%d %H:%M:%S"), v.user, v.action, v.reason,
                   json.dumps(v.detail, ensure_ascii=False))  # fmt: skip
     out.print(t)
+
+
+@app.command("set")
+def set_options(
+    name: str = typer.Argument(..., help="list name"),
+    options: list[str] = typer.Argument(..., help="KEY=VALUE evasion options: case, width, compat, t2s, numerals, "
+                                        "noise_gap, repeats, whole_word, pinyin"),  # fmt: skip
+    user: str = USER,
+    reason: str = REASON,
+) -> None:
+    """Change a list's evasion rules (each is an option per list).
+
+    Example: qinglang lists set gambling noise_gap=2 pinyin=false --reason "fewer false positives"
+    """
+    store = open_store()
+    current = dict(store.get_list(name).options)
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise BadInput(f"option {item!r} is not KEY=VALUE", hint="e.g. noise_gap=2 or t2s=false")
+        current[key.strip()] = value.strip()
+    info = store.update_list(name, {"options": current}, user=user, reason=reason)
+    out.print(f"list {info.name} version {info.version}: {json.dumps(info.options, ensure_ascii=False)}", highlight=False)

@@ -6,26 +6,18 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 from rich.console import Console
 
 from core.errors import BadInput
+from detectors.matcher.matcher import hit_json
 
 err = Console(stderr=True)
 READ_CHARS = 1 << 20
 
-
-def hit_json(f: Any) -> dict[str, Any]:
-    """The contract of DESIGN.md: list, entry_id, term, matched, start, end, category, severity, rules."""
-    v = f.values
-    return {
-        "list": v.get("list"), "list_id": v.get("list_id"), "list_version": v.get("list_version"),
-        "entry_id": v.get("entry_id"), "term": f.term, "matched": f.matched, "normalized": v.get("normalized"),
-        "start": f.char_start, "end": f.char_end, "category": f.category, "severity": f.severity,
-        "rules": list(f.rules), "detector": f.detector,
-    }  # fmt: skip
+__all__ = ["match", "hit_json"]
 
 
 def _read_file(path: Path) -> Iterator[str]:

@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -67,7 +67,7 @@ class Isolated:
 def page_samples(n: int, *, sources: int = 6, violation_every: int = 4,
                  t0: datetime | None = None, tag: str = "") -> list[Sample]:
     """``n`` page samples over ``sources`` sources; every ``violation_every``-th one plants a violation."""
-    t0 = t0 or datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+    t0 = t0 or datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
     out = []
     for i in range(n):
         bad = i % violation_every == 0
@@ -89,10 +89,9 @@ def produce_samples(bus: Any, samples: list[Sample], batch: int = 500) -> None:
 def load_lists(settings: Any) -> bool:
     """Best effort: a small negative list in the data dir's list store (False when lists are unavailable)."""
     try:
+        from core.db import Database
         from detectors.lists.store import SqlListStore  # type: ignore[attr-defined]
         from detectors.lists.types import EntryIn
-
-        from core.db import Database
         from qinglang.wiring import migrate_all
     except ImportError:
         return False

@@ -27,6 +27,7 @@ import json
 import logging
 import shutil
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
@@ -174,18 +175,26 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
     def topic(name: Topic) -> Any:
         return app.topic(bus.name(name.value), key_type=bytes, value_type=bytes, partitions=parts)
 
-    media = app.Table(
-        "media-state", default=None, partitions=parts,
-        schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"),
-    )
+    # bytes key and value (JSON we encode ourselves): faust derives the changelog codec from the type,
+    # and a dict value type breaks recovery (it calls dict.from_data), which then hangs for good.
+    media = app.Table("media-state", default=None, partitions=parts, key_type=bytes, value_type=bytes)
 
     async def retrying(fn: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking step in a thread; a down service means back off and run it again."""
+        from stream_jobs.runner import DEAD, LATENCY, RECORDS
+
         loop = asyncio.get_running_loop()
         delay = 0.5
+        stage = fn.__name__
         while True:
             try:
-                return await loop.run_in_executor(executor, fn, *args)
+                t0 = time.monotonic()
+                result = await loop.run_in_executor(executor, fn, *args)
+                outs = result[0] if isinstance(result, tuple) else result
+                RECORDS.labels(stage).inc(len(args[0]))
+                DEAD.labels(stage).inc(sum(1 for t, _, _ in outs if t == Topic.DEAD_LETTER.value))
+                LATENCY.labels(stage).observe(time.monotonic() - t0)
+                return result
             except ServiceUnavailable as exc:
                 log.warning("%s; retrying the batch in %.1f s", exc.message, delay)
                 await asyncio.sleep(delay)
@@ -219,10 +228,20 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
     return app
 
 
-def run_worker(settings: Settings, *, loglevel: str = "warning") -> None:
-    """Run one Faust worker until SIGINT/SIGTERM (`qinglang jobs --distributed`)."""
+def run_worker(settings: Settings, *, loglevel: str = "warning", metrics_port: int | None = None) -> None:
+    """Run one Faust worker until SIGINT/SIGTERM (`qinglang jobs --distributed`).
+
+    ``metrics_port`` (or env QINGLANG_JOBS_METRICS_PORT) serves Prometheus /metrics.
+    """
+    import os
+
     import faust
 
+    port = metrics_port or int(os.environ.get("QINGLANG_JOBS_METRICS_PORT") or 0)
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port)
     jobs = Jobs(settings)
     app = make_app(settings, jobs)
     try:
@@ -233,8 +252,8 @@ def run_worker(settings: Settings, *, loglevel: str = "warning") -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - used by tests and bench as a subprocess
-    from core.settings import get_settings
-
     import os
+
+    from core.settings import get_settings
 
     run_worker(get_settings(), loglevel=os.environ.get("QJ_LOGLEVEL", "warning"))

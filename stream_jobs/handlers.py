@@ -84,10 +84,11 @@ def handle_sample(ctx: HandlerContext, value: dict[str, Any], state: dict[str, A
         findings, texts = pipeline.finish_all(float(sample.media_start or 0.0))
     else:  # pragma: no cover - enum guards this
         raise BadInput(f"unknown sample kind {kind!r}", hint="see SampleKind in core/events.py")
+    frames = _remember_frame(state, sample)
     for f in findings:
-        outs.append(_out(_technical_hit(sample, f)))
+        outs.append(_out(_technical_hit(sample, f, frames)))
     for t in texts:
-        outs.append(_out(_media_text(sample, t)))
+        outs.append(_out(_media_text(sample, t, _frame_at(frames, t.start))))
     state["media"] = pipeline.get_state()
     return outs, state
 
@@ -175,8 +176,9 @@ def _decode_wav(ctx: HandlerContext, sample: Sample) -> tuple[np.ndarray, int]:
     return pcm, sr
 
 
-def _technical_hit(sample: Sample, f: Any) -> Hit:
+def _technical_hit(sample: Sample, f: Any, frames: list[list[Any]]) -> Hit:
     start = f.start if f.start is not None else sample.media_start
+    frame = f.frame or _frame_at(frames, start if f.end is None else (float(start or 0) + float(f.end)) / 2)
     values = dict(getattr(f, "values", {}) or {})
     return Hit(
         id=make_id("hit", sample.source_id, f.detector, round(float(start or 0.0), 2), values.get("list"), f.term),
@@ -185,7 +187,7 @@ def _technical_hit(sample: Sample, f: Any) -> Hit:
         list_version=values.get("list_version"), term=f.term, matched=f.matched,
         category=f.category or "technical", severity=f.severity or "medium",
         evidence=Evidence(
-            snippet=f.text or "", frame=f.frame or (sample.blob if str(sample.kind) == "video_frame" else None),
+            snippet=f.text or "", frame=frame or (sample.blob if str(sample.kind) == "video_frame" else None),
             media_start=start, media_end=f.end, box=f.box,
         ),
         confidence=f.confidence, detected_at=sample.captured_at, text=f.text or "",
@@ -194,14 +196,34 @@ def _technical_hit(sample: Sample, f: Any) -> Hit:
     )
 
 
-def _media_text(sample: Sample, t: Any) -> Text:
+RECENT_FRAMES = 64
+
+
+def _remember_frame(state: dict[str, Any], sample: Sample) -> list[list[Any]]:
+    """A short, bounded memory of recent keyframe blobs (evidence for texts found later)."""
+    frames: list[list[Any]] = list(state.get("frames") or [])
+    if str(sample.kind) == SampleKind.VIDEO_FRAME.value and sample.blob and sample.metadata.get("keyframe"):
+        frames.append([float(sample.media_start or 0.0), sample.blob])
+        frames = frames[-RECENT_FRAMES:]
+        state["frames"] = frames
+    return frames
+
+
+def _frame_at(frames: list[list[Any]], t: float | None) -> str | None:
+    if t is None or not frames:
+        return None
+    best = min(frames, key=lambda f: abs(f[0] - float(t)))
+    return str(best[1]) if abs(best[0] - float(t)) <= 5.0 else None
+
+
+def _media_text(sample: Sample, t: Any, frame: str | None = None) -> Text:
     origin = TextOrigin(str(t.origin))
     seg = TextSegment(start=0, end=len(t.text), media_start=t.start, media_end=t.end, box=getattr(t, "box", None))
     return Text(
         id=make_id("txt", sample.source_id, str(origin), round(float(t.start or 0.0), 2), t.text),
         sample_id=sample.id, source_id=sample.source_id, origin=origin, text=t.text,
         captured_at=sample.captured_at, segments=[seg],
-        blob=sample.blob if str(sample.kind) == "video_frame" else None,
+        blob=frame if origin == TextOrigin.OCR else None,
         metadata={k: v for k, v in sample.metadata.items() if k in ("program", "channel", "platform", "url")},
     )
 

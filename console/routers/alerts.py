@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -82,11 +82,12 @@ def list_alerts(
     category: str | None = None, since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> AlertsPublic:
+) -> Response:
     data, count = alert_store(svc).list(state=state, severity=severity, source=source, detector=detector,
                                         list_name=list_name, category=category, since=since,
                                         limit=limit, offset=offset)
-    return AlertsPublic(data=data, count=count)
+    # Alerts are validated models already: dump once (the declared response_model documents the shape).
+    return JSONResponse({"data": [a.to_json() for a in data], "count": count})
 
 
 @router.get("/precision", summary="Dismissals per list entry (precision)")

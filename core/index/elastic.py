@@ -101,9 +101,9 @@ class ElasticIndex(HitIndex):
         retries: int = 5,
         request_timeout: float = 30.0,
     ) -> None:
-        from elasticsearch import Elasticsearch
-
         from urllib.parse import parse_qs
+
+        from elasticsearch import Elasticsearch
 
         scheme, _, rest = url.partition("://")
         if not rest:
@@ -150,7 +150,8 @@ class ElasticIndex(HitIndex):
             index_patterns=[f"{self.prefix}-*"],
             priority=100,
             template={
-                "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"},
+                "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s",
+                             "max_result_window": MAX_PAGE + 1},  # a full page plus one, to know if more follow
                 "mappings": MAPPINGS,
                 "aliases": {self.alias: {}},
             },

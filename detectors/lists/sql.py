@@ -273,8 +273,13 @@ class SqlListStore(ListStore):
                 lists.append(ListInfo(row.id, row.name, row.kind, row.category, row.severity, row.enabled,
                                       dict(row.options or {}), row.version, row.description))  # fmt: skip
             entries: dict[int, list[Entry]] = {i.id: [] for i in lists}
-            cols = [getattr(NegEntry, c) for c in _ENTRY_COLS]
-            for r in s.execute(select(*cols).where(NegEntry.enabled.is_(True)).order_by(NegEntry.id)):
-                entries.setdefault(r.list_id, []).append(_entry(r))
+            # only what a matcher reads (tags, notes and kind-specific data stay in the database)
+            cols = (NegEntry.id, NegEntry.list_id, NegEntry.term, NegEntry.category, NegEntry.severity,
+                    NegEntry.valid_from, NegEntry.valid_until, NegEntry.pinyin, NegEntry.version)  # fmt: skip
+            rows = s.execute(select(*cols).where(NegEntry.enabled.is_(True)).order_by(NegEntry.id)).tuples()
+            for eid, lid, term, cat, sev, vf, vu, py, ver in rows:
+                entries.setdefault(lid, []).append(
+                    Entry(eid, lid, term, cat, sev, valid_from=vf, valid_until=vu, pinyin=py, version=ver)
+                )
             allows = [_allow(a) for a in s.scalars(select(NegAllow).where(NegAllow.enabled.is_(True)))]
             return Snapshot(rev, lists, entries, allows, utcnow())

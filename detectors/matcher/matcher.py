@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import ahocorasick_rs
+import numpy as np
 
 from detectors.base import Finding
 from detectors.lists.types import TEXT_KINDS, Entry, ListInfo, Snapshot
@@ -32,6 +33,7 @@ from detectors.matcher.normalize import (
 from detectors.matcher.variants import variants
 
 DETECTOR = "keyword"
+_NOISE_CH = chr(NOISE)
 CHUNK_CHARS = 1 << 18
 
 
@@ -194,71 +196,81 @@ class Matcher:
     def _scan(self, window: str, base: int, lo: int, hi: int, final: bool) -> Iterator[Finding]:
         """Findings starting in [lo, hi) (global offsets) of ``window`` (which starts at ``base``)."""
         seen: set[tuple[int, int, int]] = set()
-        wlen = len(window)
         for group in self._groups.values():
             if group.automaton is None:
                 continue
             norm = normalize(window, group.table)
             found = group.automaton.find_matches_as_indexes(norm.text, overlapping=True)
-            if not found:
-                continue
-            allowed: list[tuple[int, int, int | None]] = []
-            if group.has_allow:
-                for pidx, ns, ne in found:
-                    for ref in group.refs[pidx]:
-                        if ref.list_pos < 0:
-                            allowed.append((ns, ne, ref.scope))
-            mapped = norm.mapped
-            repeats = group.table.profile.repeats
+            if found:
+                yield from self._findings(group, norm, found, window, base, lo, hi if not final else None, seen)
+
+    def _findings(self, group: _Group, norm: Any, found: list[tuple[int, int, int]], window: str, base: int,
+                  lo: int, hi: int | None, seen: set[tuple[int, int, int]]) -> Iterator[Finding]:  # fmt: skip
+        allowed: list[tuple[int, int, int | None]] = []
+        if group.has_allow:
             for pidx, ns, ne in found:
-                s = int(norm.index[ns])
-                g = base + s
-                if g < lo or (g >= hi and not final):
-                    continue
-                e = int(norm.index[ne - 1]) + 1
-                if repeats:  # take in trailing repeats of the last character (赌博博)
-                    while e < wlen and mapped[e] == mapped[e - 1]:
-                        e += 1
-                key = group.keys[pidx]
-                rules_cache: list[str] | None = None
                 for ref in group.refs[pidx]:
                     if ref.list_pos < 0:
-                        continue
-                    info = self.lists[ref.list_pos]
-                    if ref.ww_left and s > 0 and is_word_char(int(mapped[s - 1])):
-                        continue
-                    if ref.ww_right and e < wlen and is_word_char(int(mapped[e])):
-                        continue
-                    if allowed and any(
-                        a <= ns and ne <= b and (sc is None or sc == info.id) for a, b, sc in allowed
-                    ):
-                        continue
-                    entry = ref.entry
-                    assert entry is not None
-                    dedupe = (entry.id, s, e)
-                    if dedupe in seen:
-                        continue
-                    seen.add(dedupe)
-                    if rules_cache is None:
-                        rules_cache = rules_for_span(norm, group.table, s, e, ns, ne)
-                    yield Finding(
-                        detector=DETECTOR,
-                        char_start=g,
-                        char_end=base + e,
-                        term=entry.term,
-                        matched=window[s:e],
-                        category=entry.category or info.category,
-                        severity=entry.severity or info.severity,
-                        rules=sorted(set(rules_cache) | set(ref.rules)),
-                        values={
-                            "list": info.name,
-                            "list_id": str(info.id),
-                            "list_kind": info.kind,
-                            "entry_id": str(entry.id),
-                            "list_version": info.version,
-                            "normalized": key.replace(chr(NOISE), " "),
-                        },
-                    )
+                        allowed.append((ns, ne, ref.scope))
+        # map every match back to source offsets at once (vectorized), then walk the few hits
+        arr = np.asarray(found, dtype=np.int64)
+        index = norm.index
+        starts = index[arr[:, 1]].tolist()
+        ends = (index[arr[:, 2] - 1] + 1).tolist()
+        mapped = norm.mapped
+        wlen = len(window)
+        repeats = group.table.profile.repeats
+        rules_of: dict[str, list[str]] = {}
+        for (pidx, ns, ne), s, e in zip(found, starts, ends, strict=True):
+            g = base + s
+            if g < lo or (hi is not None and g >= hi):
+                continue
+            if repeats:  # take in trailing repeats of the last character (赌博博)
+                while e < wlen and mapped[e] == mapped[e - 1]:
+                    e += 1
+            key = group.keys[pidx]
+            matched = window[s:e]
+            for ref in group.refs[pidx]:
+                if ref.list_pos < 0:
+                    continue
+                info = self.lists[ref.list_pos]
+                if ref.ww_left and s > 0 and is_word_char(int(mapped[s - 1])):
+                    continue
+                if ref.ww_right and e < wlen and is_word_char(int(mapped[e])):
+                    continue
+                if allowed and any(a <= ns and ne <= b and (sc is None or sc == info.id) for a, b, sc in allowed):
+                    continue
+                entry = ref.entry
+                assert entry is not None
+                dedupe = (entry.id, s, e)
+                if dedupe in seen:
+                    continue
+                seen.add(dedupe)
+                if matched == entry.term:
+                    rules = []  # written exactly as listed: no evasion
+                else:
+                    rules = rules_of.get(matched)
+                    if rules is None:
+                        rules = [] if matched == key else rules_for_span(norm, group.table, s, e, ns, ne)
+                        rules_of[matched] = rules
+                yield Finding(
+                    detector=DETECTOR,
+                    char_start=g,
+                    char_end=base + e,
+                    term=entry.term,
+                    matched=matched,
+                    category=entry.category or info.category,
+                    severity=entry.severity or info.severity,
+                    rules=sorted({*rules, *ref.rules}) if ref.rules else list(rules),
+                    values={
+                        "list": info.name,
+                        "list_id": str(info.id),
+                        "list_kind": info.kind,
+                        "entry_id": str(entry.id),
+                        "list_version": info.version,
+                        "normalized": key.replace(_NOISE_CH, " "),
+                    },
+                )
 
     def hotwords(self, limit: int = 100) -> list[str]:
         """Enabled terms, most severe first (vocabulary hints for speech recognition)."""
@@ -282,6 +294,18 @@ class Matcher:
                 if len(out) >= limit:
                     break
         return out
+
+
+def hit_json(f: Finding) -> dict[str, Any]:
+    """A hit as `qinglang match --json` prints it (DESIGN.md contract: list, entry_id, term, matched,
+    start, end, category, severity, rules), plus list_id, list_version and normalized."""
+    v = f.values
+    return {
+        "list": v.get("list"), "list_id": v.get("list_id"), "list_version": v.get("list_version"),
+        "entry_id": v.get("entry_id"), "term": f.term, "matched": f.matched, "normalized": v.get("normalized"),
+        "start": f.char_start, "end": f.char_end, "category": f.category, "severity": f.severity,
+        "rules": list(f.rules), "detector": f.detector,
+    }  # fmt: skip
 
 
 def _order(f: Finding) -> tuple[Any, ...]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -245,9 +246,18 @@ class Normalized:
 
     source: str
     text: str
-    index: np.ndarray  # int64, one per normalized character
     mapped: np.ndarray  # the table applied to the source, before deletions (uint32)
-    deleted_noise: np.ndarray | None  # bool per source char
+    keep: np.ndarray | None  # bool per source char after noise deletion (None: nothing deleted)
+    keep2: np.ndarray | None  # bool per char left after noise deletion: False for a collapsed repeat
+    _index: np.ndarray | None = None
+
+    @property
+    def index(self) -> np.ndarray:
+        """Source offset of every normalized character (built on first use: only chunks with hits pay)."""
+        if self._index is None:
+            idx = np.arange(len(self.mapped), dtype=np.int64) if self.keep is None else np.flatnonzero(self.keep)
+            self._index = idx if self.keep2 is None else idx[self.keep2]
+        return self._index
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Normalized [start, end) -> source [start, end)."""
@@ -262,43 +272,41 @@ def _from_codes(codes: np.ndarray) -> str:
     return codes.astype("<u4", copy=False).tobytes().decode("utf-32-le", "surrogatepass")
 
 
+def _long_runs(mask: bytes, gap: int) -> Iterator[tuple[int, int]]:
+    """[start, end) of every run of 1-bytes longer than ``gap`` (bytes.find is a fast C search)."""
+    needle = b"\x01" * (gap + 1)
+    pos = mask.find(needle)
+    while pos >= 0:
+        end = mask.find(b"\x00", pos)
+        end = len(mask) if end < 0 else end
+        yield pos, end
+        pos = mask.find(needle, end)
+
+
 def normalize(text: str, table: Table) -> Normalized:
     """Normalize ``text`` with ``table``; keeps the map back to original offsets."""
     p = table.profile
     mapped = table.lut[_to_codes(text)]
-    n = len(mapped)
     keep: np.ndarray | None = None
-    noise_del: np.ndarray | None = None
-    if p.noise_gap > 0 and n:
+    keep2: np.ndarray | None = None
+    if p.noise_gap > 0 and len(mapped):
         is_noise = mapped == NOISE
         if is_noise.any():
-            # run lengths of noise: delete runs of at most noise_gap, keep longer runs as barriers
-            edges = np.diff(np.concatenate(([0], is_noise.view(np.int8), [0])))
-            starts = np.flatnonzero(edges == 1)
-            ends = np.flatnonzero(edges == -1)
-            lengths = ends - starts
-            short = lengths <= p.noise_gap
-            marks = np.zeros(n + 1, dtype=np.int8)
-            marks[starts[short]] = 1  # maximal runs: a start never equals another run's end
-            marks[ends[short]] = -1
-            noise_del = np.cumsum(marks[:n], dtype=np.int8) > 0
-            keep = ~noise_del
-    if keep is None:
-        index = np.arange(n, dtype=np.int64)
-        vals = mapped
-    else:
-        index = np.flatnonzero(keep)
-        vals = mapped[index]
+            keep = ~is_noise
+            # runs of noise longer than the gap stay, as barriers (rare: found by a regex over the mask)
+            for a, b in _long_runs(is_noise.view(np.uint8).tobytes(), p.noise_gap):
+                keep[a:b] = True
+    vals = mapped if keep is None else mapped[keep]
     if p.repeats and len(vals) > 1:
-        same = vals[1:] == vals[:-1]
-        if same.any():
-            same &= ~np.isin(vals[1:], table.digits)
-            same &= vals[1:] > BREAK
-            if same.any():
-                k2 = np.concatenate(([True], ~same))
-                index = index[k2]
-                vals = vals[k2]
-    return Normalized(text, _from_codes(vals), index, mapped, noise_del)
+        same = np.flatnonzero(vals[1:] == vals[:-1]) + 1
+        if len(same):
+            v = vals[same]
+            drop = same[(v > BREAK) & ((v < 0x30) | (v > 0x39))]  # digits and markers never collapse
+            if len(drop):
+                keep2 = np.ones(len(vals), dtype=bool)
+                keep2[drop] = False
+                vals = vals[keep2]
+    return Normalized(text, _from_codes(vals), mapped, keep, keep2)
 
 
 def normalize_term(term: str, table: Table) -> str:
@@ -323,18 +331,19 @@ def normalize_terms(terms: list[str], table: Table, batch: int = 2000) -> list[s
 def rules_for_span(norm: Normalized, table: Table, start: int, end: int, nstart: int, nend: int) -> list[str]:
     """Which evasion rules changed source[start:end] into its normalized form."""
     fired: set[str] = set()
-    mapped = norm.mapped[start:end]
-    kept = nend - nstart
-    noise_count = int(np.count_nonzero(mapped == NOISE)) if norm.deleted_noise is not None else 0
-    if noise_count:
-        fired.add("noise")
-    if kept < (end - start) - noise_count:
-        fired.add("repeat")
-    if table.rules:
-        for pos in norm.index[nstart:nend]:
-            r = table.rules.get(ord(norm.source[int(pos)]))
+    noise = 0
+    rules = table.rules
+    for ch, m in zip(norm.source[start:end], norm.mapped[start:end].tolist(), strict=True):
+        if m == NOISE:
+            noise += 1
+        else:
+            r = rules.get(ord(ch))
             if r:
                 fired.update(r)
+    if noise:
+        fired.add("noise")
+    if nend - nstart < (end - start) - noise:
+        fired.add("repeat")
     return sorted(fired)
 
 

@@ -76,7 +76,7 @@ def test_live_alert_evidence_acknowledge_and_case(stack, login):
     page.wait_for_selector("#snippet mark")
     assert page.locator("#snippet mark").inner_text() == hit.term
     assert "<script>" in page.locator("#snippet").inner_text()  # shown as text, not run
-    page.wait_for_function("document.querySelector('#frame-overlay polygon') !== null")
+    page.locator("#frame-overlay polygon").wait_for(state="attached")  # the OCR box drawn over the frame
     shot(page, "04-evidence")
 
     page.click("button[data-action=acknowledge]")
@@ -99,7 +99,7 @@ def test_keyboard_acknowledge_in_list(stack, login):
     first = page.locator("tbody tr.row").first
     alert_id = first.get_attribute("data-id")
     page.keyboard.press("a")
-    page.wait_for_function(f"!document.getElementById('alert-{alert_id}')")  # left the 'new' filter
+    page.locator(f"#alert-{alert_id}").wait_for(state="detached")  # acknowledged: it left the 'new' filter
     shot(page, "07-keyboard-ack")
 
 
@@ -141,3 +141,12 @@ def test_roles_see_only_what_they_may(stack, login):
     for path in ("/alerts", "/search", "/wall", "/reports", "/reports/weekly", "/admin/users"):
         assert page.goto(path).status == 200, path
         shot(page, "11-admin" + path.replace("/", "-"))
+
+
+def test_api_docs_work_offline(stack, login):
+    page = login("boss")
+    page.goto("/docs")
+    page.locator(".swagger-ui .title").wait_for(timeout=10000)  # Swagger UI from the package, no CDN
+    assert "清朗" in page.locator(".swagger-ui .title").inner_text()
+    assert page.get_by_text("/api/alerts", exact=True).first.is_visible()
+    shot(page, "12-api-docs")

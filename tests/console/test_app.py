@@ -44,6 +44,14 @@ def test_request_size_limit(app, client_as, app_services):
         r = c.post("/login", content=b"x" * 5000, headers={"content-type": "application/x-www-form-urlencoded"})
         assert r.status_code == 413 and "hint" in r.json()
 
+        def chunks():  # no Content-Length: counted as it arrives
+            for _ in range(10):
+                yield b"y" * 500
+
+        r = c.post("/login", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded",
+                                                          "accept": "application/json"})
+        assert r.status_code == 413
+
 
 def test_language_switch(client):
     assert "登录" in client.get("/login").text

@@ -101,3 +101,28 @@ def test_alert_page_shows_the_chosen_hit(client_as, plant):
     c = client_as("operator")
     assert 'id="snippet">第二条' in c.get(f"/alerts/{alert.id}").text
     assert 'id="snippet">第一条' in c.get(f"/alerts/{alert.id}", params={"hit": first.id}).text
+
+
+def test_ts_clip_is_remuxed_to_mp4_for_the_browser(client_as, plant, app_services):
+    import io
+
+    import av
+    import numpy as np
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mpegts") as c:
+        v = c.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(10):
+            for p in v.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, np.uint8), format="rgb24")):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    ref = app_services.blobs.put(buf.getvalue(), "ts")
+    _, alert = plant(evidence=Evidence(snippet="赌博网站", start=0, end=4, clip=ref, media_start=30.0))
+    c = client_as("operator")
+    assert f'src="/api/blobs/{ref}?format=mp4"' in c.get(f"/alerts/{alert.id}").text
+    r = c.get(f"/api/blobs/{ref}", params={"format": "mp4"})
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4" and r.content[4:8] == b"ftyp"
+    with av.open(io.BytesIO(r.content)) as out:
+        assert out.streams.video[0].codec_context.name == "h264"

@@ -121,3 +121,35 @@ def test_unknown_model_name_says_how_to_install(tmp_path):
     with pytest.raises(ConfigError, match="not installed") as err:
         resolve_model("large-v3", tmp_path)
     assert "models" in err.value.hint
+
+
+def test_decode_time_cap_stops_a_window(model):
+    a, sr, _ = _fixture("speech_weather")
+    b, _, _ = _fixture("speech_gamble")
+    det = AsrDetector({"language": "zh", "max_decode_seconds": 0.0}, model=model)
+    found = det.transcribe(np.concatenate([a, b]), 0.0)
+    assert len(found) == 1 and det.timed_out == 1  # stopped after the first segment
+
+
+def test_keyword_hit_gets_the_term_timecode_from_word_times(model):
+    lists = pytest.importorskip("detectors.lists")
+    from detectors.lists.types import EntryIn
+    from detectors.media import TextOut, text_findings
+
+    store = lists.MemoryListStore()
+    store.ensure_list("gambling", "keyword", "gambling", "high")
+    store.upsert_entries("gambling", [EntryIn(term="网络赌博")])
+    matcher = lists.LiveMatcher(store).current()
+
+    pcm, sr, meta = _fixture("speech_gamble")
+    t0 = 600.0
+    det = AsrDetector({"language": "zh", "hotwords": ["网络赌博"]}, model=model)
+    segs = det.feed_audio(pcm, sr, t0) + det.finish(t0 + pcm.size / sr)
+    texts = [TextOut("asr", f.text or "", f.start, f.end, None, f.confidence, f.values.get("words")) for f in segs]
+    hits = [f for f in text_findings(texts, matcher, None) if f.detector == "keyword"]
+    assert len(hits) == 1 and hits[0].term == "网络赌博" and hits[0].values["list"] == "gambling"
+    # the term is the 7th-10th of 19 spoken characters: well inside the sentence, not at its start
+    speech = meta["speech_end"] - meta["speech_start"]
+    expected = t0 + meta["speech_start"] + speech * 6 / 19
+    assert abs(hits[0].start - expected) <= 0.8 and hits[0].end - hits[0].start <= 2.0
+    assert hits[0].start > hits[0].values["text_start"]

@@ -55,3 +55,45 @@ def test_noise_within_gap_matches_with_offsets(case) -> None:
 @given(st.text(alphabet=st.sampled_from(SAFE + NOISE + list("abcdxyz0123457。！\n")), max_size=200))
 def test_text_without_listed_terms_never_matches(text) -> None:
     assert MATCHER.match(text) == []
+
+
+MIXED = SAFE + NOISE + list("賭博網站六陸⑥合彩ＶＰＮvpn。！\n赌赌博博")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(MIXED), max_size=300))
+def test_normalized_text_maps_back_character_by_character(text) -> None:
+    from detectors.matcher.normalize import Profile, normalize, table_for
+
+    table = table_for(Profile(noise_gap=GAP))
+    norm = normalize(text, table)
+    index = norm.index.tolist()
+    assert len(index) == len(norm.text)
+    assert index == sorted(set(index))  # strictly increasing
+    assert all(0 <= i < len(text) for i in index)
+    for ch, i in zip(norm.text, index, strict=True):
+        assert ord(ch) == int(table.lut[ord(text[i])])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from(MIXED), max_size=400), st.lists(st.integers(1, 60), min_size=1, max_size=10))
+def test_pieces_and_whole_give_the_same_hits(text, cuts) -> None:
+    import detectors.matcher.matcher as mm
+
+    pieces, pos = [], 0
+    for c in cuts:
+        pieces.append(text[pos : pos + c])
+        pos += c
+    pieces.append(text[pos:])
+    whole = [(f.char_start, f.char_end, f.term) for f in MATCHER.match(text)]  # one window
+    old = mm.CHUNK_CHARS
+    mm.CHUNK_CHARS = 50  # force many windows on short texts
+    try:
+        chunked = [(f.char_start, f.char_end, f.term) for f in MATCHER.match(text)]
+        streamed = [(f.char_start, f.char_end, f.term) for f in MATCHER.match_stream(pieces)]
+    finally:
+        mm.CHUNK_CHARS = old
+    assert chunked == whole
+    assert streamed == whole
+    for s, e, _ in whole:
+        assert 0 <= s < e <= len(text)

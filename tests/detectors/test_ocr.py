@@ -82,3 +82,30 @@ def test_frames_without_text_give_nothing():
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 40, (360, 640, 3), dtype=np.uint8)
     assert det.feed_frame(noise, 0.0) + det.finish(1.0) == []
+
+
+def test_only_the_changed_strip_is_read_and_other_lines_kept():
+    from PIL import Image, ImageDraw, ImageFont
+
+    def with_banner(caption: str) -> np.ndarray:
+        img = frame(caption)
+        im = Image.fromarray(img[:, :, ::-1].copy())
+        ImageDraw.Draw(im).text((640, 60), "新闻直播间", font=ImageFont.truetype(str(FONT), 40), fill=(255, 255, 0),
+                                anchor="mm")
+        return np.array(im)[:, :, ::-1].copy()
+
+    det = OcrDetector()
+    seen_heights = []
+    original = det.engine
+
+    def engine(img, **kw):  # the real engine; the test only records the height it was given
+        seen_heights.append(img.shape[0])
+        return original(img, **kw)
+
+    det.engine = engine
+    out = []
+    for t, cap in ((0.0, CAPTION_A), (2.0, CAPTION_A), (4.0, CAPTION_B), (6.0, CAPTION_B)):
+        out += det.feed_frame(with_banner(cap), t)
+    out += det.finish(8.0)
+    assert [f.values["lines"] for f in out] == [["新闻直播间", CAPTION_A], ["新闻直播间", CAPTION_B]]
+    assert seen_heights[0] == 720 and seen_heights[1] < 200  # the second read was the caption strip only

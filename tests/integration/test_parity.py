@@ -3,7 +3,7 @@ give the same set of hit ids and the same answers to a fixed set of analyst quer
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from qinglang.distributed import (
 
 pytestmark = [pytest.mark.kafka, pytest.mark.elasticsearch]
 
-T0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 QUERIES = [
     HitQuery(),
     HitQuery(q="赌博"),

@@ -91,6 +91,36 @@ def test_bad_input_is_an_error_not_a_trace(tmp_path: Path) -> None:
 def test_every_command_has_an_example() -> None:
     r = run("--help")
     assert "Example" in r.stdout
-    for cmd in ("import", "export", "ls", "show", "enable", "disable", "entry-disable", "allow", "history"):
+    for cmd in ("import", "export", "ls", "show", "enable", "disable", "entry-disable", "allow", "history", "set"):
         h = run(cmd, "--help")
         assert h.exit_code == 0 and "Example" in h.stdout, cmd
+
+
+def test_set_options_changes_matching(tmp_path: Path) -> None:
+    f = tmp_path / "w.txt"
+    f.write_text("赌博\n", encoding="utf-8")
+    assert run("import", str(f), "--list", "g", "--kind", "keyword", "--category", "gambling").exit_code == 0
+    assert json.loads(runner.invoke(app, ["match", "賭博", "--json"]).stdout)["term"] == "赌博"
+    r = run("set", "g", "t2s=false", "noise_gap=1", "--reason", "strict")
+    assert r.exit_code == 0, r.output
+    assert runner.invoke(app, ["match", "賭博", "--json"]).stdout == ""
+    assert json.loads(run("ls", "--json").stdout)["options"]["noise_gap"] == 1
+    bad = run("set", "g", "t2s=maybe")
+    assert isinstance(bad.exception, BadInput)
+
+
+def test_import_fingerprint_clip_goes_through_the_fingerprint_importer(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is needed to make the test clip")
+    clip = tmp_path / "banned.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=s=160x120:r=10:d=2",
+                    "-pix_fmt", "yuv420p", str(clip)], check=True, timeout=60)  # fmt: skip
+    r = run("import", str(clip), "--list", "clips", "--kind", "fingerprint", "--json", "--reason", "ban")
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    assert summary["frames"] > 0 and summary["version"] == 2
+    shown = json.loads(run("show", "clips", "--json").stdout)
+    assert shown["kind"] == "fingerprint" and shown["entries_shown"][0]["term"] == "banned.mp4"

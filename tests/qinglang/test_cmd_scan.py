@@ -128,3 +128,9 @@ def test_audio_only_and_video_only(runner, programme, tmp_path):
 def test_unknown_detector_name(runner, programme):
     res = runner.invoke(app, ["scan", str(programme), "--only", "qos,nope"])
     assert res.exit_code != 0
+
+
+def test_human_output_with_progress(runner, programme):
+    res = runner.invoke(app, ["scan", str(programme), "--only", "black"])
+    assert res.exit_code == 0, res.output
+    assert "black" in res.output and "1 finding(s)" in res.output

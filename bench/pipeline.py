@@ -1,0 +1,297 @@
+"""`qinglang bench pipeline`: end-to-end rate and sample-to-searchable latency, embedded and distributed.
+
+For each mode (embedded: SQLite bus + runner + FTS5 index; distributed: Kafka +
+one Faust worker + Elasticsearch) with page-text samples (every 4th plants a
+violation):
+
+- throughput: a backlog of N samples, timed from the first produce until every
+  stage has committed everything and every hit is searchable -> samples/s;
+- latency: samples produced at a fixed rate (1,000/s by default) while the
+  pipeline runs; each hit's latency is the time it was first seen by a search
+  minus its sample's capture time (= produce time) -> p50 / p99.
+
+Baselines measured in the same run: raw kafka-python produce (acks=all) then
+consume of N records of the same size, and raw Elasticsearch bulk indexing of
+N hit documents. Printed as ratios (pipeline / baseline). The distributed mode
+needs `qinglang services start kafka elasticsearch`; it is skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from core.events import Topic
+
+_ENV = ("QINGLANG_DATA_DIR", "QINGLANG_BUS", "QINGLANG_INDEX", "QINGLANG_CONFIG")
+
+
+def _say(progress: bool, text: str) -> None:
+    if progress:
+        print(text, flush=True)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+class _Mode:
+    """One configured stack: its services, and how to run/stop its stream jobs."""
+
+    def __init__(self, name: str, env: dict[str, str], work: Path) -> None:
+        from core.services import Services
+        from core.settings import get_settings, reset_settings_cache
+        from qinglang.distributed import load_lists
+
+        self.name, self.env, self.work = name, env, work
+        for k in _ENV:
+            os.environ.pop(k, None)
+        os.environ.update(env)
+        reset_settings_cache()
+        self.settings = get_settings()
+        load_lists(self.settings)
+        self.services = Services(self.settings)
+        self.services.bus.ensure_topics([t.value for t in Topic], partitions=self.settings.kafka_partitions)
+        self._runner: Any = None
+        self._threads: list[threading.Thread] = []
+        self._worker: Any = None
+
+    def start(self) -> None:
+        if self.name == "embedded":
+            from stream_jobs.runner import EmbeddedRunner
+
+            self._runner = EmbeddedRunner(self.services)
+            self._threads = self._runner.start()
+        else:
+            from qinglang.distributed import start_worker
+
+            self._worker = start_worker(self.env, self.work / "worker.log")
+
+    def idle(self) -> bool:
+        from qinglang.distributed import drained
+
+        if self.name == "embedded":
+            return self._runner.lag() == 0
+        return drained(self.services.bus, "qinglang-jobs")
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            self._runner.stop_event.set()
+            for t in self._threads:
+                t.join(10)
+            self._runner.close()
+        if self._worker is not None:
+            from qinglang.distributed import stop_worker
+
+            stop_worker(self._worker)
+        index = self.services.index
+        if hasattr(index, "delete_all"):
+            index.delete_all()
+        self.services.close()
+
+
+def _wait_idle(mode: _Mode, timeout: float) -> None:
+    from qinglang.distributed import wait_for
+
+    wait_for(mode.idle, timeout, f"the {mode.name} pipeline to drain", every=0.05)
+    mode.services.index.refresh()
+
+
+def _throughput(mode: _Mode, n: int, tag: str) -> float:
+    from qinglang.distributed import page_samples, produce_samples
+
+    samples = page_samples(n, tag=tag, t0=datetime.now(UTC) - timedelta(days=1))
+    t0 = time.perf_counter()
+    produce_samples(mode.services.bus, samples)
+    _wait_idle(mode, 600)
+    return n / (time.perf_counter() - t0)
+
+
+def _latency(mode: _Mode, rate: int, seconds: float, tag: str) -> dict[str, Any]:
+    """Produce at ``rate`` samples/s for ``seconds``; poll the index for new hits every 50 ms."""
+    from core.events import Sample, SampleKind
+    from core.index.base import HitQuery
+    from qinglang.distributed import CLEAN, VIOLATING
+
+    index, bus = mode.services.index, mode.services.bus
+    seen: dict[str, float] = {}
+    done = threading.Event()
+    start = datetime.now(UTC)
+
+    def poll() -> None:
+        while not done.is_set():
+            try:
+                res = index.search(HitQuery(since=start, size=10_000, facets=False, histogram=False))
+                now = time.time()
+                for d in res.hits:
+                    if d["id"] not in seen:
+                        seen[d["id"]] = now - datetime.fromisoformat(d["detected_at"].replace("Z", "+00:00")).timestamp()
+            except Exception:  # noqa: BLE001 - keep polling
+                pass
+            time.sleep(0.05)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    total = int(rate * seconds)
+    batch = max(1, rate // 20)  # 20 produce calls per second
+    t_begin = time.perf_counter()
+    sent = 0
+    while sent < total:
+        due = t_begin + sent / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        now = datetime.now(UTC)
+        items = []
+        for i in range(sent, min(total, sent + batch)):
+            bad = i % 4 == 0
+            s = Sample(id=f"smp-{tag}{i:07d}", source_id=f"src-{i % 6}", kind=SampleKind.PAGE, captured_at=now,
+                       text=(VIOLATING if bad else CLEAN)[i % 3] + f" #{tag}{i}", metadata={"platform": "website"})
+            items.append((s.key(), s.to_json()))
+        bus.produce_many(Topic.SAMPLES.value, items)
+        sent += len(items)
+    achieved = sent / (time.perf_counter() - t_begin)
+    _wait_idle(mode, 600)
+    time.sleep(1.5)  # let the poller see the last hits
+    done.set()
+    poller.join(5)
+    lat = list(seen.values())
+    return {"offered_rate": rate, "achieved_produce_rate": round(achieved, 1), "hits_seen": len(lat),
+            "p50_s": _percentile(lat, 0.50), "p99_s": _percentile(lat, 0.99)}
+
+
+def _raw_kafka(address: str, n: int, size: int) -> float:
+    """kafka-python: produce n records (acks=all) then consume them all; records/s over both."""
+    import uuid
+
+    from kafka import KafkaConsumer, KafkaProducer
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=address)
+    admin.create_topics([NewTopic(topic, 4, 1)])
+    payload = b"x" * size
+    try:
+        t0 = time.perf_counter()
+        producer = KafkaProducer(bootstrap_servers=address, acks="all", enable_idempotence=True, linger_ms=2)
+        for i in range(n):
+            producer.send(topic, key=f"src-{i % 6}".encode(), value=payload)
+        producer.flush()
+        producer.close()
+        consumer = KafkaConsumer(topic, bootstrap_servers=address, group_id=f"{topic}-g",
+                                 auto_offset_reset="earliest", enable_auto_commit=False)
+        got = 0
+        while got < n:
+            for msgs in consumer.poll(timeout_ms=1000, max_records=5000).values():
+                got += len(msgs)
+        consumer.commit()
+        consumer.close()
+        return n / (time.perf_counter() - t0)
+    finally:
+        admin.delete_topics([topic])
+        admin.close()
+
+
+def _raw_es(address: str, n: int) -> float:
+    """Raw bulk indexing of n hit documents (1,000 per request), then a refresh; docs/s."""
+    import uuid
+
+    from elasticsearch import Elasticsearch
+
+    from qinglang.distributed import VIOLATING
+
+    es = Elasticsearch(f"http://{address}", request_timeout=60)
+    name = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    es.indices.create(index=name, settings={"number_of_shards": 1, "number_of_replicas": 0})
+    now = datetime.now(UTC).isoformat()
+    try:
+        t0 = time.perf_counter()
+        for start in range(0, n, 1000):
+            ops: list[dict[str, Any]] = []
+            for i in range(start, min(n, start + 1000)):
+                ops += [{"index": {"_index": name, "_id": f"h{i}"}},
+                        {"id": f"h{i}", "source_id": f"src-{i % 6}", "detector": "language", "detected_at": now,
+                         "text": VIOLATING[i % 3], "severity": "low"}]
+            es.bulk(operations=ops)
+        es.indices.refresh(index=name)
+        return n / (time.perf_counter() - t0)
+    finally:
+        es.indices.delete(index=name)
+        es.close()
+
+
+def run(progress: bool = True, quick: bool = False) -> dict[str, Any]:
+    from qinglang.distributed import ES, KAFKA, Isolated
+    from qinglang.services_local import Elasticsearch, Kafka
+
+    n = 1000 if quick else 3000
+    seconds = 3.0 if quick else 6.0
+    rate = 1000
+    saved = {k: os.environ.get(k) for k in _ENV}
+    work = Path(tempfile.mkdtemp(prefix="qinglang-bench-pipeline-"))
+    result: dict[str, Any] = {"samples": n, "latency_rate": rate, "latency_seconds": seconds}
+    try:
+        distributed = Kafka().ready() and Elasticsearch().ready()
+        modes = ["embedded"] + (["distributed"] if distributed else [])
+        if not distributed:
+            _say(progress, "distributed mode skipped: start it with `qinglang services start all`")
+        if distributed:
+            _say(progress, f"baseline: raw kafka-python produce+consume of {n} records…")
+            result["raw_kafka_rps"] = round(_raw_kafka(KAFKA, n, 400), 1)
+            _say(progress, f"baseline: raw Elasticsearch bulk of {n} documents…")
+            result["raw_es_bulk_dps"] = round(_raw_es(ES, n), 1)
+        for name in modes:
+            folder = work / name
+            env = {"QINGLANG_DATA_DIR": str(folder)} if name == "embedded" else Isolated(folder).env
+            _say(progress, f"{name}: starting the stream jobs…")
+            mode = _Mode(name, env, folder)
+            try:
+                mode.start()
+                warm = _throughput(mode, 8, "warm")  # wait until the jobs run (Faust start-up)
+                del warm
+                _say(progress, f"{name}: throughput over a backlog of {n} samples…")
+                rps = _throughput(mode, n, "tp")
+                _say(progress, f"{name}: latency at {rate} samples/s for {seconds:.0f} s…")
+                lat = _latency(mode, rate, seconds, "lat")
+            finally:
+                mode.stop()
+            result[name] = {"samples_per_s": round(rps, 1), **lat}
+            if distributed:
+                result[name]["ratio_to_raw_kafka"] = round(rps / result["raw_kafka_rps"], 3)
+                result[name]["ratio_to_raw_es_bulk"] = round(rps / result["raw_es_bulk_dps"], 3)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(work, ignore_errors=True)
+    if progress:
+        _print(result)
+    return result
+
+
+def _print(result: dict[str, Any]) -> None:
+    print("\npipeline benchmark (page-text samples)")
+    for key in ("raw_kafka_rps", "raw_es_bulk_dps"):
+        if key in result:
+            print(f"  baseline {key:18} {result[key]:>10.1f} /s")
+    for name in ("embedded", "distributed"):
+        r = result.get(name)
+        if not r:
+            continue
+        p50 = f"{r['p50_s']:.3f}" if r["p50_s"] is not None else "-"
+        p99 = f"{r['p99_s']:.3f}" if r["p99_s"] is not None else "-"
+        line = f"  {name:12} {r['samples_per_s']:>8.1f} samples/s  p50 {p50} s  p99 {p99} s"
+        if "ratio_to_raw_kafka" in r:
+            line += f"  x{r['ratio_to_raw_kafka']} of raw Kafka, x{r['ratio_to_raw_es_bulk']} of raw ES bulk"
+        print(line)
