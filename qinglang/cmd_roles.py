@@ -109,4 +109,4 @@ def console(
     app = create_app(wire(Services(settings)))
     h, p = host or settings.host, port or settings.port
     console_out.print(f"console: http://{h}:{p}/")
-    uvicorn.run(app, host=h, port=p, log_level="warning")
+    uvicorn.run(app, host=h, port=p, log_level="warning", timeout_graceful_shutdown=3)

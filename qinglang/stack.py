@@ -25,7 +25,8 @@ class ConsoleServer:
         from qinglang.wiring import wire
 
         self.app = create_app(wire(services))
-        self.config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False)
+        self.config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False,
+                                     timeout_graceful_shutdown=3)
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, name="console", daemon=True)
 

@@ -35,7 +35,8 @@ SEVERITY_LABELS = {"info": "提示", "low": "低", "medium": "中", "high": "高
 
 def _labels() -> dict[str, Any]:
     return {"kinds": KINDS, "categories": CATEGORIES, "severities": SEVERITIES, "kind_labels": KIND_LABELS,
-            "category_labels": CATEGORY_LABELS, "severity_labels": SEVERITY_LABELS}  # fmt: skip
+            "category_labels": CATEGORY_LABELS, "severity_labels": SEVERITY_LABELS,
+            "option_labels": OPTION_LABELS}  # fmt: skip
 
 
 def _is_admin(user: Any) -> bool:
@@ -169,3 +170,24 @@ async def upload(request: Request, name: str, svc: ServicesDep, user: Admin, fil
            "pages": max(1, -(-total // PAGE)), "versions": store.versions(name)[:50], "error": "", "done": "import",
            "report": report, "can_edit": True, **_labels()}  # fmt: skip
     return render(request, "lists/show.html", ctx)
+
+
+OPTION_LABELS = {
+    "case": "大小写 case", "width": "全角半角 width", "compat": "兼容字符 ①Ⓐ compat", "t2s": "繁简 traditional→simplified",
+    "numerals": "数字写法 二贰② numerals", "repeats": "重复字 repeats", "whole_word": "英文整词 whole word",
+    "pinyin": "拼音谐音(按条目) pinyin per entry",
+}  # fmt: skip
+
+
+@router.post("/{name}/options")
+async def set_options(request: Request, name: str, svc: ServicesDep, user: Admin) -> Response:
+    form = await request.form()
+    options: dict[str, Any] = {k: form.get(k) == "on" for k in OPTION_LABELS}
+    options["noise_gap"] = form.get("noise_gap") or "0"
+    reason = str(form.get("reason") or "")
+    try:
+        await run_in_threadpool(lambda: store_for(svc).update_list(name, {"options": options}, user=user.name,
+                                                                   reason=reason))  # fmt: skip
+    except QinglangError as exc:
+        return _back(name, error=exc.message)
+    return _back(name, "options")

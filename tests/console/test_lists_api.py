@@ -109,3 +109,15 @@ def test_pages_render_escape_and_forms_work(client_as) -> None:
     assert "添加条目" not in reader.get("/lists/gamble").text
     no = reader.post("/lists", data={"name": "x", "category": "fraud", "csrf_token": reader.csrf_token})
     assert no.status_code == 403
+
+
+def test_options_form(client_as) -> None:
+    admin = client_as("list_admin")
+    _make(admin)
+    form = {"case": "on", "width": "on", "noise_gap": "1", "reason": "strict", "csrf_token": admin.csrf_token}
+    r = admin.post("/lists/gamble/options", data=form, follow_redirects=False)
+    assert r.status_code == 303
+    opts = admin.get("/api/lists/gamble").json()["options"]
+    assert opts["noise_gap"] == 1 and opts["t2s"] is False and opts["case"] is True
+    bad = admin.post("/lists/gamble/options", data={**form, "noise_gap": "99"}, follow_redirects=False)
+    assert "error=" in bad.headers["location"]
