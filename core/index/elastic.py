@@ -120,7 +120,7 @@ class ElasticIndex(HitIndex):
         self._known: set[str] | None = None
         self._known_at = 0.0
         self.es = Elasticsearch(f"{http}://{self.address}", request_timeout=request_timeout, max_retries=0)
-        self._call(lambda: self.es.cluster.health(wait_for_status="yellow", timeout="30s"), "connecting")
+        self._call(lambda: self.es.cluster.health(wait_for_status="yellow", timeout="30s"), "connecting", attempts=2)
         self._call(self._put_template, "installing the index template")
 
     # -- plumbing ----------------------------------------------------------------
