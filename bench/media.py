@@ -176,7 +176,7 @@ def run(progress: bool = True, quick: bool = False) -> dict[str, Any]:
     out.update(bench_qos(30 if quick else 120, say))
     out.update(bench_ocr(6 if quick else 20, say))
     try:
-        out.update(bench_asr(30 if quick else 120, say))
+        out.update(bench_asr(60 if quick else 300, say))
     except ImportError as exc:
         out["asr_error"] = f"asr extra missing: {exc}"
     say("")

@@ -46,6 +46,7 @@ ROUTERS: list[tuple[str, bool]] = [
     ("console.routers.lists", False),
     ("console.routers.lists_pages", False),
     ("console.routers.sources", False),
+    ("console.routers.sources_pages", False),
     ("console.routers.complaints", False),
     ("console.routers.complaints_pages", False),
     ("console.routers.public", True),

@@ -49,6 +49,7 @@ class AsrOptions:
     overlap_seconds: float = 1.0
     max_decode_seconds: float = 30.0  # wall-clock cap per window
     word_timestamps: bool = True  # exact segment starts after VAD, and per-term timecodes
+    cut_at_pauses: bool = True  # end a window in a pause of its second half when there is one
     data_dir: str | None = None  # where assembled models live (default: settings.data_dir)
 
 
@@ -131,6 +132,29 @@ def load_model(options: AsrOptions) -> Any:
         return _MODELS[key]
 
 
+def quiet_cut(pcm: np.ndarray, min_gap: float = 0.3) -> int | None:
+    """Sample index in the middle of the last pause (>= ``min_gap`` s, quiet by energy) in the second half."""
+    hop = SR // 50  # 20 ms
+    n = pcm.size // hop
+    if n < 4:
+        return None
+    rms = np.sqrt(np.mean(pcm[: n * hop].reshape(n, hop) ** 2, axis=1))
+    quiet = rms < max(10 ** (-45 / 20), 0.1 * float(np.percentile(rms, 90)))
+    need = int(min_gap * 50)
+    i = n - 1
+    while i >= n // 2:
+        if quiet[i]:
+            j = i
+            while j > 0 and quiet[j - 1]:
+                j -= 1
+            if i - j + 1 >= need and (i + j) // 2 >= n // 2:
+                return ((i + j + 1) // 2) * hop
+            i = j - 1
+        else:
+            i -= 1
+    return None
+
+
 def hotword_prompt(terms: list[str], limit: int = 120) -> str | None:
     out, size = [], 0
     for term in dict.fromkeys(t.strip() for t in terms if t and t.strip()):
@@ -191,6 +215,12 @@ class AsrDetector(Detector):
         out: list[Finding] = []
         win = int(self.options.chunk_seconds * SR)
         while self.buf.size >= win:
+            cut = quiet_cut(self.buf[:win]) if self.options.cut_at_pauses else None
+            if cut is not None:  # a pause near the end: nothing is cut off, no overlap needed
+                out += self._window(self.buf[:cut], self.buf_t, final=True)[0]
+                self.buf = self.buf[cut:]
+                self.buf_t += cut / SR
+                continue
             found, resume = self._window(self.buf[:win], self.buf_t, final=False)
             out += found
             # continue from the first segment that may have been cut by the window end

@@ -40,7 +40,7 @@ import numpy as np
 
 from core.errors import MediaError
 from core.events import Sample, SampleKind, Source, SourceKind, make_id, utcnow
-from ingest import hls
+from ingest import clips, hls
 from ingest.base import IngestContext, SourcePlugin, local_path, locator_scheme, register
 from ingest.clipbuf import ClipBuffer
 from ingest.mediautil import SAMPLE_RATE, AudioChunker, OffsetFile, Timeline, last_pat, wav_bytes
@@ -71,6 +71,7 @@ class StreamReader:
         self.resampler: tuple[tuple, av.AudioResampler] | None = None
         self.buffer = ClipBuffer(ctx.blobs, float(self.opt.get("buffer_seconds", 30.0)))
         ctx.extras.setdefault("clip_buffers", {})[source.id] = self.buffer
+        clips.publish(source.id, self.buffer)  # evidence clips of this live stream (ingest/clips.py)
         self.meta = {k: self.opt[k] for k in ("channel", "program") if self.opt.get(k)}
         self.replays = locator_scheme(source.locator) in ("http", "https")
         self.resume_at: int | None = None  # set while reading: reopen a local TS file at this offset
@@ -168,6 +169,7 @@ class StreamReader:
         finally:
             self.buffer.close()
             self.ctx.extras.get("clip_buffers", {}).pop(self.source.id, None)
+            clips.withdraw(self.source.id, self.buffer)
 
     def _backoff(self, attempt: int) -> float:
         base = float(self.opt.get("reconnect_base", 0.5))

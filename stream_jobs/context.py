@@ -26,6 +26,7 @@ class HandlerContext:
     matcher_provider: Callable[[], Any] | None = None  # -> object with .match(text) -> list[Finding]
     language: Any = None  # language-standards detector (detectors.language), optional
     media_engines: dict[str, Any] = field(default_factory=dict)  # shared asr / ocr / fingerprint engines
+    clipper: Callable[[Any], str | None] | None = None  # Hit -> evidence clip blob ref or None (ingest.clips)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -41,6 +42,7 @@ class HandlerContext:
         ctx.matcher_provider = _live_matcher(services)
         ctx.language = _language_detector()
         ctx.media_engines = _media_engines(services)
+        ctx.clipper = _clipper(services)
         return ctx
 
     def match_text(self, text: str, origin: str) -> list[Any]:
@@ -76,6 +78,16 @@ def _live_matcher(services: Services) -> Callable[[], Any] | None:
         return None
     live = LiveMatcher(SqlListStore(services.db))
     return live.current
+
+
+def _clipper(services: Services) -> Callable[[Any], str | None] | None:
+    """Evidence clips of media hits, cut without re-encoding (None when ingest is absent)."""
+    try:
+        from ingest.clips import from_services as clip_cutter
+    except ImportError as exc:  # pragma: no cover - only without the ingest package
+        log.warning("evidence clips unavailable: %s", exc)
+        return None
+    return clip_cutter(services)
 
 
 def _language_detector() -> Any:

@@ -270,6 +270,7 @@ def handle_hits(ctx: HandlerContext, values: Iterable[dict[str, Any]]) -> list[O
     hits: list[Hit] = [_parse(Hit, v) for v in values]
     if not hits:
         return []
+    _attach_clips(ctx, hits)
     ctx.index.upsert([h.to_json() for h in hits])
     outs: list[Out] = []
     for h in hits:
@@ -277,6 +278,19 @@ def handle_hits(ctx: HandlerContext, values: Iterable[dict[str, Any]]) -> list[O
         if alert is not None:
             outs.append((Topic.ALERTS.value, alert.source_id, alert.to_json()))
     return outs
+
+
+def _attach_clips(ctx: HandlerContext, hits: list[Hit]) -> None:
+    """Evidence clips of media hits (``ctx.clipper``); a hit without one is indexed all the same."""
+    if ctx.clipper is None:
+        return
+    for h in hits:
+        if h.evidence.clip or h.evidence.media_start is None:
+            continue
+        try:
+            h.evidence.clip = ctx.clipper(h)
+        except Exception:  # noqa: BLE001 - a clip never stops the hits
+            log.warning("no evidence clip for hit %s", h.id, exc_info=True)
 
 
 def _out(event: Any) -> Out:

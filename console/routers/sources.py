@@ -1,6 +1,6 @@
 """Sources API: the register of monitored sources, their health, and sampling boosts.
 
-Operators and analysts read; administrators write. List responses are
+Operators and analysts read; administrators write; supervisors may also raise sampling (boosts). List responses are
 ``{"data": [...], "count": N}``.
 """
 
@@ -22,6 +22,7 @@ router = APIRouter(prefix="/api/sources", tags=["sources"])
 
 ReaderDep = Annotated[Any, Depends(require(Role.OPERATOR, Role.ANALYST, Role.SUPERVISOR))]
 AdminDep = Annotated[Any, Depends(require(Role.ADMIN))]
+BoosterDep = Annotated[Any, Depends(require(Role.SUPERVISOR))]  # targeted monitoring
 
 
 class SourceCreate(BaseModel):
@@ -162,7 +163,7 @@ async def delete_source(source_id: str, svc: ServicesDep, user: AdminDep) -> Res
 
 @router.post("/{source_id}/boosts", response_model=BoostPublic, status_code=201,
              summary="Raise a source's sampling until a time (targeted monitoring)")
-async def boost_source(source_id: str, body: BoostCreate, svc: ServicesDep, user: AdminDep) -> BoostPublic:
+async def boost_source(source_id: str, body: BoostCreate, svc: ServicesDep, user: BoosterDep) -> BoostPublic:
     reg = registry(svc)
     bid = await run_in_threadpool(lambda: reg.boost(source_id, body.factor, body.until, body.reason))
     return BoostPublic(id=bid, source_id=source_id, factor=body.factor, until=body.until, reason=body.reason)

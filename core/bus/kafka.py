@@ -30,6 +30,20 @@ def _unavailable(address: str, exc: BaseException, doing: str) -> BusUnavailable
     return BusUnavailable(f"Kafka at {address} is not reachable while {doing}: {exc}", hint=START_HINT)
 
 
+def _reachable(address: str, timeout: float = 3.0) -> bool:
+    """Whether any bootstrap server of ``host:port[,host:port]`` accepts a TCP connection."""
+    import socket
+
+    for server in address.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port or 9092)), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 def _decode_value(raw: bytes | None) -> dict[str, Any]:
     if raw is None:
         return {}
@@ -64,6 +78,8 @@ class KafkaBus(Bus):
         self._lock = threading.Lock()
         self._known: set[str] = set()
         self._meta = None  # a group-less consumer for offsets, opened on first use
+        if not _reachable(self.address):
+            raise BusUnavailable(f"Kafka at {self.address} is not reachable (connection refused)", hint=START_HINT)
         try:
             self._admin = KafkaAdminClient(
                 bootstrap_servers=self.address, client_id=f"{client_id}-admin", request_timeout_ms=10000
