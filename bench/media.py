@@ -61,13 +61,13 @@ def bench_asr(seconds: float, say: Callable[..., None]) -> dict[str, Any]:
                                      for s in model.transcribe(audio[i : i + 480000], **kw)[0]], repeat=2)
         say("ASR: through the detector (30 s windows, 1 s overlap) …")
 
-        def ours() -> int:
+        def ours() -> tuple[int, int]:
             det = AsrDetector(opts, model=model)
             n = sum(len(det.feed_audio(audio[i : i + 16000], 16000, i / 16000)) for i in range(0, audio.size, 16000))
-            return n + len(det.finish(dur))
+            return n + len(det.finish(dur)), det.windows
 
         whole, whole_segs = _timed(lambda: list(model.transcribe(audio, **kw)[0]))
-        pipe, n_ours = _timed(ours, repeat=2)
+        pipe, (n_ours, windows) = _timed(ours, repeat=2)
         one_core = load_model(AsrOptions(data_dir=tmp, cpu_threads=1))
         say("ASR: one thread, for channels per core …")
         single, _ = _timed(lambda: [AsrDetector(opts, model=one_core).transcribe(audio[i : i + 160000], i / 16000)
@@ -75,6 +75,7 @@ def bench_asr(seconds: float, say: Callable[..., None]) -> dict[str, Any]:
     return {"asr_audio_s": round(dur, 1), "asr_bare_x_realtime": round(dur / bare, 2),
             "asr_pipeline_x_realtime": round(dur / pipe, 2), "asr_ratio": round(bare / pipe, 2),
             "asr_channels_per_core": round(dur / single, 2), "asr_bare_segments": len(segs), "asr_segments": n_ours,
+            "asr_windows": windows, "asr_bare_windows": -(-audio.size // 480000),
             "asr_whole_file_call_x_realtime": round(dur / whole, 2), "asr_whole_file_call_segments": len(whole_segs)}
 
 

@@ -24,16 +24,22 @@ def ts_to_mp4(path: Path) -> bytes:
             with av.open(out_buf, "w", format="mp4",
                          options={"movflags": "frag_keyframe+empty_moov+default_base_moof"}) as dst:
                 mapping = {s.index: dst.add_stream_from_template(s) for s in streams}
+                # AAC in TS carries ADTS headers; a fragmented MP4 needs the raw frames (FFmpeg's
+                # automatic filter comes too late for an empty moov)
+                adts = {s.index: av.bitstream.BitStreamFilterContext("aac_adtstoasc", s)
+                        for s in streams if s.codec_context.name == "aac"}
                 first: dict[int, int] = {}
                 for packet in src.demux(streams):
                     if packet.dts is None or packet.size == 0:
                         continue
-                    base = first.setdefault(packet.stream.index, packet.dts)
-                    packet.dts -= base
-                    if packet.pts is not None:
-                        packet.pts -= base
-                    packet.stream = mapping[packet.stream.index]
-                    dst.mux(packet)
+                    index = packet.stream.index
+                    for out in adts[index].filter(packet) if index in adts else [packet]:
+                        base = first.setdefault(index, out.dts)
+                        out.dts -= base
+                        if out.pts is not None:
+                            out.pts -= base
+                        out.stream = mapping[index]
+                        dst.mux(out)
     except av.FFmpegError as exc:
         raise MediaError(f"cannot remux clip {path.name}: {exc}", hint="the clip file may be damaged") from exc
     return out_buf.getvalue()

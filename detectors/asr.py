@@ -179,10 +179,12 @@ class AsrDetector(Detector):
         self.buf_t = 0.0
         self.emitted_until = -1.0
         self.timed_out = 0
+        self.windows = 0  # transcribe calls (each costs one Whisper encoder pass or more)
 
     def transcribe(self, pcm: np.ndarray, t0: float = 0.0) -> list[Finding]:
         """Transcribe one window of 16 kHz mono audio; segments in stream time."""
         o = self.options
+        self.windows += 1
         segments, _info = self.model.transcribe(
             np.asarray(pcm, dtype=np.float32), language=o.language, beam_size=o.beam_size,
             temperature=list(o.temperatures), vad_filter=o.vad, hotwords=hotword_prompt(o.hotwords),

@@ -17,7 +17,10 @@ samples and hits carry):
 the window is ten seconds before to ten seconds after the hit, widened to a
 fixed grid (default: ``[10k - 10, 10k + 20]`` for a hit in ``[10k, 10k + 10)``)
 so every hit of a source within the same ten seconds shares one clip (cached);
-it returns the ref, or None with the reason logged. It never raises.
+it returns the ref, or None with the reason logged. It never raises. A live
+hit usually arrives before its stream reached ``t + 10``: it gets the clip cut
+so far at once, and a background thread cuts the full one when the buffer has
+it and hands the updated hit to ``on_late`` (the index upsert: same id).
 
 Clips are content-addressed (same packets, same bytes, same ref), so a replay
 gives the same ref. Timestamps are kept (stream time), so a clip of a file
@@ -30,6 +33,7 @@ import io
 import logging
 import math
 import threading
+import time
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -42,6 +46,7 @@ from core.events import Hit, Source
 log = logging.getLogger("qinglang.ingest.clips")
 
 MAX_CLIP_SECONDS = 120.0  # a cut never spans more than this, whatever is asked
+REACHED_SLACK = 0.5  # a live buffer this close to a clip's end holds it (the last packets' durations)
 _FAILED = ""  # cache marker: this window has no clip (reason already logged)
 
 # Live clip buffers of readers in this process, by source id (see ingest/media.py).
@@ -176,13 +181,20 @@ class ClipCutter:
     """Cuts evidence clips of registered sources; ``sources(id) -> Source`` looks a source up."""
 
     def __init__(self, blobs: BlobStore, sources: Callable[[str], Source], *, before: float = 10.0,
-                 after: float = 10.0, grid: float = 10.0, max_extent: float = 30.0, cache_size: int = 512) -> None:
+                 after: float = 10.0, grid: float = 10.0, max_extent: float = 30.0, cache_size: int = 512,
+                 on_late: Callable[[list[dict[str, Any]]], Any] | None = None, late_grace: float = 15.0,
+                 background: bool = True) -> None:
         self.blobs = blobs
         self.sources = sources
         self.before, self.after, self.grid, self.max_extent = before, after, max(grid, 0.001), max_extent
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, float, float], str] = OrderedDict()
         self._lock = threading.Lock()
+        # live hits whose clip was cut before the buffer reached t1: cut again later and handed to
+        # ``on_late`` (the index's upsert: same id, the document is overwritten with the longer clip)
+        self.on_late, self.late_grace, self.background = on_late, late_grace, background
+        self._late: list[tuple[Hit, float, float, float]] = []  # (hit, t0, t1, give up at monotonic)
+        self._late_thread: threading.Thread | None = None
 
     # -- one span -----------------------------------------------------------------
     def cut(self, source_id: str, t0: float, t1: float) -> str:
@@ -216,7 +228,7 @@ class ClipCutter:
                            hint="live clips are cut from the ingest worker's rolling buffer (embedded stack)")
         span = buffer.span()
         ref = buffer.clip(t0, min(t1, t0 + MAX_CLIP_SECONDS))
-        return ref, span is not None and span[1] >= t1
+        return ref, span is not None and span[1] >= t1 - REACHED_SLACK
 
     @staticmethod
     def _vod_url(locator: str, opt: dict[str, Any]) -> str | None:
@@ -254,12 +266,75 @@ class ClipCutter:
         except Exception:  # noqa: BLE001 - a clip is a bonus: it never stops the hits
             log.warning("hit %s of %s: cutting a clip failed", h.id, h.source_id, exc_info=True)
             ref = _FAILED
-        if complete:  # a live clip still growing is cut again by the next hit in its window
-            with self._lock:
-                self._cache[key] = ref
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+        if complete:
+            self._remember(key, ref)
+        else:  # a live clip still growing: cut again by the next hit in its window, and later for this one
+            self._defer(h, t0, t1, ref or None)
         return ref or None
+
+    def _remember(self, key: tuple[str, float, float], ref: str) -> None:
+        with self._lock:
+            self._cache[key] = ref
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    # -- live clips completed later ---------------------------------------------------
+    def _defer(self, hit: Hit, t0: float, t1: float, ref: str | None) -> None:
+        if self.on_late is None:
+            return
+        buffer = live_buffer(hit.source_id)
+        span = buffer.span() if buffer is not None else None
+        wait = max(0.0, t1 - (span[1] if span else t1)) + self.late_grace  # live: stream time ~ wall time
+        with self._lock:
+            if len(self._late) >= self.cache_size:
+                return  # bounded: this hit keeps its shorter clip
+            copy = hit.model_copy(deep=True)
+            copy.evidence.clip = ref
+            self._late.append((copy, t0, t1, time.monotonic() + wait))
+            start = self.background and (self._late_thread is None or not self._late_thread.is_alive())
+            if start:
+                self._late_thread = threading.Thread(target=self._late_loop, name="clip-late", daemon=True)
+        if start and self._late_thread is not None:
+            self._late_thread.start()
+
+    def _late_loop(self) -> None:
+        while self.flush_late():
+            time.sleep(0.5)
+
+    def flush_late(self, *, force: bool = False) -> int:
+        """Cut again the deferred live clips whose buffer reached their end (or that waited long
+        enough, or all with ``force``), hand the updated hits to ``on_late``; the number still waiting."""
+        now = time.monotonic()
+        with self._lock:
+            pending, self._late = self._late, []
+        done: list[dict[str, Any]] = []
+        waiting: list[tuple[Hit, float, float, float]] = []
+        for hit, t0, t1, give_up in pending:
+            buffer = live_buffer(hit.source_id)
+            span = buffer.span() if buffer is not None else None
+            if buffer is None:
+                continue  # the reader stopped: the hit keeps the clip it has
+            if span is not None and span[1] < t1 - REACHED_SLACK and now < give_up and not force:
+                waiting.append((hit, t0, t1, give_up))
+                continue
+            try:
+                ref = buffer.clip(t0, min(t1, t0 + MAX_CLIP_SECONDS))
+            except QinglangError as exc:
+                log.info("hit %s of %s: no longer clip of %.1fs..%.1fs: %s", hit.id, hit.source_id, t0, t1,
+                         exc.message)
+                continue
+            self._remember((hit.source_id, round(t0, 3), round(t1, 3)), ref)
+            if ref != hit.evidence.clip:
+                hit.evidence.clip = ref
+                done.append(hit.to_json())
+        if done and self.on_late is not None:
+            try:
+                self.on_late(done)
+            except Exception:  # noqa: BLE001 - the hits keep their shorter clips
+                log.warning("could not store %d longer live clips", len(done), exc_info=True)
+        with self._lock:
+            self._late.extend(waiting)
+            return len(self._late)
 
     __call__ = for_hit
 
@@ -269,4 +344,4 @@ def from_services(services: Any) -> ClipCutter:
     from ingest.registry import SourceRegistry
 
     registry = SourceRegistry(services.db)
-    return ClipCutter(services.blobs, registry.source)
+    return ClipCutter(services.blobs, registry.source, on_late=services.index.upsert)

@@ -237,6 +237,16 @@ class KafkaBus(Bus):
         name = self.name(topic)
         return {tp.partition: int(om.offset) for tp, om in offsets.items() if tp.topic == name and om.offset >= 0}
 
+    def members(self, group: str) -> list[dict[str, Any]]:
+        """Live members of a consumer group (each with its client id and host)."""
+        from kafka.errors import KafkaError
+
+        try:
+            described = self._admin.describe_groups([self.name(group)])
+        except KafkaError as exc:
+            raise _unavailable(self.address, exc, f"describing group {group}") from exc
+        return list((described.get(self.name(group)) or {}).get("members") or [])
+
     # -- consuming -----------------------------------------------------------
     def consumer(self, group: str, topics: Sequence[str]) -> Consumer:
         if not group:

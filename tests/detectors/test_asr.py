@@ -153,3 +153,15 @@ def test_keyword_hit_gets_the_term_timecode_from_word_times(model):
     expected = t0 + meta["speech_start"] + speech * 6 / 19
     assert abs(hits[0].start - expected) <= 0.8 and hits[0].end - hits[0].start <= 2.0
     assert hits[0].start > hits[0].values["text_start"]
+
+
+def test_quiet_cut_finds_the_last_pause_in_the_second_half():
+    from detectors.asr import quiet_cut
+
+    rng = np.random.default_rng(0)
+    speech = lambda s: (0.3 * rng.standard_normal(int(s * 16000))).astype(np.float32)  # noqa: E731
+    pause = lambda s: np.zeros(int(s * 16000), np.float32)  # noqa: E731
+    pcm = np.concatenate([speech(4), pause(1), speech(8), pause(0.6), speech(5), pause(0.2), speech(2)])
+    cut = quiet_cut(pcm)
+    assert cut is not None and abs(cut / 16000 - 13.3) <= 0.1  # the 0.6 s pause; the 0.2 s one is too short
+    assert quiet_cut(np.concatenate([speech(3), pause(1), speech(10)])) is None  # no pause in the second half

@@ -175,3 +175,37 @@ def test_live_clips_come_from_the_readers_buffer(services, registry, media):
     finally:
         clips.withdraw("live", buffer)
     assert clips.live_buffer("live") is None
+
+
+def test_a_live_hit_gets_the_full_clip_once_the_stream_reached_it(services, registry, media):
+    registry.add(id="live", kind="iptv", name="Live", locator="udp://127.0.0.1:1234")
+    buffer = ClipBuffer(services.blobs, max_seconds=60)
+    _fill(buffer, media["ts"], -1.0, 16.0)
+    clips.publish("live", buffer)
+    updated: list[dict] = []
+    try:
+        cutter = ClipCutter(services.blobs, registry.source, on_late=updated.extend, background=False)
+        hit = _hit("live", 13.0)
+        early = cutter(hit)  # what the stream jobs index at once
+        assert early is not None and max(_frames(services.blobs.get(early))) <= 16.0
+        assert cutter.flush_late() == 1 and not updated  # the stream has not reached 30 s yet
+        _fill(buffer, media["ts"], 16.0, 30.0)
+        assert cutter.flush_late() == 0
+        assert [u["id"] for u in updated] == [hit.id] and updated[0]["evidence"]["media_start"] == 13.0
+        full = updated[0]["evidence"]["clip"]
+        times = sorted(_frames(services.blobs.get(full)))
+        assert times[0] <= 3.0 and times[-1] >= 23.0
+        assert cutter(_hit("live", 14.0, hid="hit-2")) == full
+    finally:
+        clips.withdraw("live", buffer)
+
+
+def test_a_reader_publishes_its_buffer_while_it_reads(services, registry, tmp_path):
+    from ingest.worker import IngestWorker
+
+    video = make_media(tmp_path / "short.ts", seconds=4)
+    registry.add(id="tv", kind="iptv", name="TV", locator=str(video))
+    seen: list[object] = []
+    n = IngestWorker(services).run_source_once("tv", on_sample=lambda s: seen.append(clips.live_buffer("tv")))
+    assert n == len(seen) > 0 and isinstance(seen[0], ClipBuffer)
+    assert clips.live_buffer("tv") is None  # withdrawn when the reader ended

@@ -78,8 +78,12 @@ def test_embedded_and_distributed_give_the_same_hits(
 
     iso = Isolated(tmp_path / "distributed", kafka=kafka_address, es=es_address)
     dist = _env(monkeypatch, iso.env)
-    worker = start_worker(iso.env, tmp_path / "worker.log")
+    from stream_jobs.faust_app import APP_ID
+
+    workers = [start_worker(iso.env, tmp_path / f"worker-{i}.log") for i in range(2)]
     try:
+        # two workers share the partitions through one consumer group
+        wait_for(lambda: len(dist.bus.members(APP_ID)) == 2, 90, "both Faust workers to join the group")
         produce_samples(dist.bus, samples)
         wait_for(lambda: drained(dist.bus), 120, "the Faust worker to drain the topics")
         dist.index.refresh()
@@ -88,6 +92,7 @@ def test_embedded_and_distributed_give_the_same_hits(
         for query, w, g in zip(QUERIES, want, got, strict=True):
             assert g == w, f"different answers to {query}"
     finally:
-        stop_worker(worker)
+        for w in workers:
+            stop_worker(w)
         dist.index.delete_all()  # type: ignore[attr-defined]
         dist.close()
