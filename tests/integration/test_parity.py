@@ -80,9 +80,12 @@ def test_embedded_and_distributed_give_the_same_hits(
     dist = _env(monkeypatch, iso.env)
     from stream_jobs.faust_app import APP_ID
 
-    workers = [start_worker(iso.env, tmp_path / f"worker-{i}.log") for i in range(2)]
+    workers = [start_worker(iso.env, tmp_path / "worker-0.log")]
     try:
-        # two workers share the partitions through one consumer group
+        # two workers share the partitions through one consumer group (started one after the other:
+        # the first prepares the data dir, e.g. the ASR model files)
+        wait_for(lambda: len(dist.bus.members(APP_ID)) == 1, 90, "the first Faust worker to join the group")
+        workers.append(start_worker(iso.env, tmp_path / "worker-1.log"))
         wait_for(lambda: len(dist.bus.members(APP_ID)) == 2, 90, "both Faust workers to join the group")
         produce_samples(dist.bus, samples)
         wait_for(lambda: drained(dist.bus), 120, "the Faust worker to drain the topics")
