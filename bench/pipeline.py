@@ -93,9 +93,11 @@ class _Mode:
             from qinglang.distributed import stop_worker
 
             stop_worker(self._worker)
-        index = self.services.index
+        index, bus = self.services.index, self.services.bus
         if hasattr(index, "delete_all"):
             index.delete_all()
+        if hasattr(bus, "delete_prefixed_topics"):
+            bus.delete_prefixed_topics()
         self.services.close()
 
 

@@ -84,6 +84,7 @@ class MediaOptions:
     keyframe_interval: float = 2.0  # OCR and fingerprint frames
     audio_chunk: float = 1.0
     enabled: set[str] | None = None  # None: all
+    black_suppresses_freeze: bool = True  # a black stretch is reported as black only
     detectors: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-detector options (per source)
 
     def __post_init__(self) -> None:
@@ -183,11 +184,21 @@ def _text_outs(findings: list[Finding], origin: str) -> list[TextOut]:
                     f.values.get("words")) for f in findings if f.text]
 
 
+# Defaults for monitored streams, under any per-source option: sampled frames are
+# re-encoded (JPEG on the bus, H.264 GOP boundaries), so a still picture differs by
+# up to about -55 dB between frames; -50 dB keeps one frozen stretch in one piece.
+STREAM_DEFAULTS: dict[str, dict[str, Any]] = {"freeze": {"noise": 0.003}}
+BLACK_SPANS_KEPT = 16
+
+
 class MediaPipeline:
     def __init__(self, options: Any = None, *, asr: Any = None, ocr: Any = None, fingerprints: Any = None) -> None:
         self.options = MediaOptions.of(options)
         enabled = self.options.enabled if self.options.enabled is not None else ALL
-        per = self.options.detectors
+        per = {n: {**STREAM_DEFAULTS.get(n, {}), **(self.options.detectors.get(n) or {})}
+               for n in set(STREAM_DEFAULTS) | set(self.options.detectors)}
+        # a black picture is also a still one: report it once, as black
+        self.black_spans: list[list[float]] = []
         self.frame_checks = {n: c(per.get(n)) for n, c in FRAME_CHECKS.items() if n in enabled}
         self.audio_checks = {n: c(per.get(n)) for n, c in AUDIO_CHECKS.items() if n in enabled}
         self.signal = SignalLossDetector(per.get("signal_loss")) if "signal_loss" in enabled else None
@@ -215,11 +226,29 @@ class MediaPipeline:
             checks[name] = type(det)(det.options)
             return out + call(checks[name])
 
+    def _black_first(self, findings: list[Finding]) -> list[Finding]:
+        """Drop a freeze that is mostly a black stretch already reported as black."""
+        for f in findings:
+            if f.detector == "black" and f.start is not None and f.end is not None:
+                self.black_spans = (self.black_spans + [[float(f.start), float(f.end)]])[-BLACK_SPANS_KEPT:]
+        if not self.options.black_suppresses_freeze:
+            return findings
+        kept = []
+        for f in findings:
+            if f.detector == "freeze" and f.start is not None and f.end is not None:
+                length = max(float(f.end) - float(f.start), 1e-6)
+                covered = sum(max(0.0, min(float(f.end), b1) - max(float(f.start), b0)) for b0, b1 in self.black_spans)
+                if covered >= 0.5 * length:
+                    continue
+            kept.append(f)
+        return kept
+
     def on_frame(self, frame_bgr: np.ndarray, t: float, keyframe: bool = False) -> tuple[list[Finding], list[TextOut]]:
         findings: list[Finding] = []
         texts: list[TextOut] = []
         for name in list(self.frame_checks):
             findings += self._restartable(self.frame_checks, name, lambda d: d.feed_frame(frame_bgr, t))
+        findings = self._black_first(findings)
         if self.signal is not None:
             findings += self.signal.feed_frame(frame_bgr, t)
         if keyframe:
@@ -243,6 +272,7 @@ class MediaPipeline:
         findings: list[Finding] = []
         for det in list(self.frame_checks.values()) + list(self.audio_checks.values()):
             findings += det.finish(t_end)
+        findings = self._black_first(findings)
         if self.signal is not None:
             findings += self.signal.finish(t_end)
         if self.fingerprint is not None:
@@ -265,9 +295,11 @@ class MediaPipeline:
                           ("fingerprint", self.fingerprint)):
             if det is not None:
                 state[name] = det.get_state()
+        state["black_spans"] = self.black_spans
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
+        self.black_spans = [list(map(float, b)) for b in state.get("black_spans") or []]
         for name, det in {**self.frame_checks, **self.audio_checks}.items():
             if name in state:
                 det.set_state(state[name])
@@ -351,12 +383,13 @@ def scan_file(path_or_url: str, only: set[str] | None = None, matcher: Any = Non
             pass
     want_video = bool(pipe.frame_checks or pipe.ocr or pipe.fingerprint or pipe.signal)
     want_audio = bool(pipe.audio_checks or pipe.asr or pipe.signal)
+    rate = 48000 if "loudness" in pipe.audio_checks else 16000  # K-weighting needs the full band
     for item in decode(path_or_url, fps=opts.fps, keyframe_interval=opts.keyframe_interval,
-                       audio_chunk=opts.audio_chunk, video=want_video, audio=want_audio):
+                       audio_chunk=opts.audio_chunk, video=want_video, audio=want_audio, audio_rate=rate):
         if item.kind == "frame":
             found, texts = pipe.on_frame(item.frame, item.t, item.keyframe)  # type: ignore[arg-type]
         elif item.kind == "audio":
-            found, texts = pipe.on_audio(item.pcm, 16000, item.t)  # type: ignore[arg-type]
+            found, texts = pipe.on_audio(item.pcm, rate, item.t)  # type: ignore[arg-type]
         elif item.kind == "error":
             found, texts = [Finding(detector="media", start=item.t, end=item.t, category="technical",
                                     severity="medium", values={"reason": item.reason})], []

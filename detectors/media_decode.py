@@ -2,7 +2,8 @@
 
 Frames come at ``fps`` (the profile's technical rate), flagged ``keyframe`` every
 ``keyframe_interval`` seconds (OCR and fingerprints); audio comes in chunks of
-``audio_chunk`` seconds, resampled with ``av.AudioResampler``. Problems are
+``audio_chunk`` seconds, resampled to mono ``audio_rate`` (16 kHz for speech;
+48 kHz when loudness is measured) with ``av.AudioResampler``. Problems are
 mapped to ``MediaError`` when nothing can be read, and to a ``MediaItem`` of
 kind "error" when decoding breaks off part way (a truncated file): the caller
 reports it and closes what it found so far.
@@ -70,7 +71,7 @@ def _declared_end(container: Any, streams: list) -> float | None:
 
 
 def decode(path: str, *, fps: float = 1.0, keyframe_interval: float = 2.0, audio_chunk: float = 1.0,
-           video: bool = True, audio: bool = True) -> Iterator[MediaItem]:
+           video: bool = True, audio: bool = True, audio_rate: int = SR) -> Iterator[MediaItem]:
     import av
 
     container = open_media(path)
@@ -82,10 +83,10 @@ def decode(path: str, *, fps: float = 1.0, keyframe_interval: float = 2.0, audio
                              hint="scan a file with a picture or a sound track")
         for s in vstreams + astreams:
             s.thread_type = "AUTO"
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SR) if astreams else None
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=audio_rate) if astreams else None
         state = {"next_f": None, "next_k": None, "t_end": 0.0, "a_base": None, "a_n": 0, "items": 0}
         pend: list[np.ndarray] = []
-        chunk_n = max(1, int(audio_chunk * SR))
+        chunk_n = max(1, int(audio_chunk * audio_rate))
 
         def audio_items(frames: list, flush: bool = False) -> Iterator[MediaItem]:
             for af in frames:
@@ -98,9 +99,9 @@ def decode(path: str, *, fps: float = 1.0, keyframe_interval: float = 2.0, audio
             done = 0
             while buf.size - done >= chunk_n or (flush and buf.size - done > 0):
                 piece = buf[done : done + chunk_n]
-                t0 = state["a_base"] + state["a_n"] / SR
+                t0 = state["a_base"] + state["a_n"] / audio_rate
                 state["a_n"] += piece.size
-                state["t_end"] = max(state["t_end"], t0 + piece.size / SR)
+                state["t_end"] = max(state["t_end"], t0 + piece.size / audio_rate)
                 state["items"] += 1
                 yield MediaItem("audio", round(t0, 4), pcm=piece)
                 done += piece.size

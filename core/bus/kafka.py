@@ -237,6 +237,21 @@ class KafkaBus(Bus):
         name = self.name(topic)
         return {tp.partition: int(om.offset) for tp, om in offsets.items() if tp.topic == name and om.offset >= 0}
 
+    def delete_prefixed_topics(self) -> list[str]:
+        """Delete every topic of this bus's URL prefix (isolated runs clean up after themselves)."""
+        from kafka.errors import KafkaError
+
+        if not self.prefix:
+            raise BadInput("refusing to delete topics of a bus without a prefix", hint="use kafka://…?prefix=P")
+        try:
+            names = [t for t in self._admin.list_topics() if t.startswith(self.prefix)]
+            if names:
+                self._admin.delete_topics(names, timeout_ms=30000)
+        except KafkaError as exc:
+            raise _unavailable(self.address, exc, "deleting topics") from exc
+        self._known.difference_update(names)
+        return names
+
     def members(self, group: str) -> list[dict[str, Any]]:
         """Live members of a consumer group (each with its client id and host)."""
         from kafka.errors import KafkaError

@@ -26,6 +26,20 @@ class TestKafkaBusContract(BusContract):
             bus.close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _drop_test_topics(kafka_address: str):
+    yield
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka_address)
+    try:
+        names = [t for t in admin.list_topics() if t.startswith(("contract-", "parts-", "big-"))]
+        if names:
+            admin.delete_topics(names)
+    finally:
+        admin.close()
+
+
 def test_topics_get_the_partition_count_asked_for(kafka_address: str) -> None:
     bus = open_bus(f"kafka://{kafka_address}")
     try:

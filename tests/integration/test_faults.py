@@ -102,6 +102,7 @@ class Run:
             stop_worker(w)
         try:
             self.services.index.delete_all()  # type: ignore[attr-defined]
+            self.services.bus.delete_prefixed_topics()  # type: ignore[attr-defined]
         finally:
             self.services.close()
 

@@ -98,4 +98,5 @@ def test_embedded_and_distributed_give_the_same_hits(
         for w in workers:
             stop_worker(w)
         dist.index.delete_all()  # type: ignore[attr-defined]
+        dist.bus.delete_prefixed_topics()  # type: ignore[attr-defined]
         dist.close()

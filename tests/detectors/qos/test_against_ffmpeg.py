@@ -12,7 +12,10 @@ pytestmark = needs_ffmpeg
 
 def _ours(path, fps: float) -> dict[str, list[tuple[float, float]]]:
     found: dict[str, list[tuple[float, float]]] = {"black": [], "freeze": [], "silence": []}
-    for f in scan_file(str(path), {"black", "freeze", "silence"}, options={"fps": fps}):
+    # matched thresholds: ffmpeg's freezedetect default noise is -60 dB, and it reports a black
+    # stretch as frozen too (our stream defaults are -50 dB and black-only)
+    opts = {"fps": fps, "black_suppresses_freeze": False, "detectors": {"freeze": {"noise": 0.001}}}
+    for f in scan_file(str(path), {"black", "freeze", "silence"}, options=opts):
         found[f.detector].append((f.start, f.end))
     return {k: sorted(v) for k, v in found.items()}
 

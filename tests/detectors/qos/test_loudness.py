@@ -73,3 +73,16 @@ def test_state_round_trip_gives_the_same_result():
     second.set_state(json.loads(json.dumps(first.get_state())))
     out += second.feed_audio(pcm[half:], sr, half / sr) + second.finish(pcm.size / sr)
     assert [f.to_json() for f in out][-1]["value"] == pytest.approx([f.to_json() for f in whole][-1]["value"], abs=0.01)
+
+
+@needs_ffmpeg
+def test_scan_measures_loudness_at_full_band(tmp_path):
+    # broadband noise: resampling to 16 kHz for speech would lose the top octave (about 1.4 LU here)
+    from detectors.media import scan_file
+
+    path = tmp_path / "pink.wav"
+    subprocess.run([FFMPEG, "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "anoisesrc=color=pink:sample_rate=48000:duration=10:amplitude=0.2:seed=7", "-ac", "1",
+                    str(path)], check=True, timeout=60)
+    found = [f for f in scan_file(str(path), {"loudness"}) if f.values.get("measure") == "integrated"]
+    assert len(found) == 1 and abs(found[0].value - ffmpeg_loudness(path)) <= 0.5
