@@ -168,6 +168,8 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
         broker_session_timeout=10.0,  # a killed worker's partitions move on within ~10 s
         broker_heartbeat_interval=3.0,
         producer_acks=-1,
+        # on a rebalance, don't wait for buffered events: what is not committed is delivered again
+        stream_wait_empty=False,
         key_serializer="raw",
         value_serializer="raw",
     )
