@@ -137,14 +137,15 @@ def demo(
         site.stop()
 
 
-def _print_welcome(url: str, passwords: dict[str, str], settings: Settings) -> None:
-    out.print(f"\n[bold green]清朗 Qinglang 演示已启动[/]  console: [link={url}]{url}[/link]")
+def _print_welcome(url: str, passwords: dict[str, str], settings: Settings, title: str = "清朗 Qinglang 演示已启动 demo running") -> None:
+    out.print(f"\n[bold green]{title}[/]  console: [link={url}]{url}[/link]")
     out.print(f"data directory: {settings.data_path}")
     if passwords:
         out.print("accounts (demo passwords, new on every start):")
         for name, pw in passwords.items():
             out.print(f"  {name:<11} {pw}")
-    out.print("alerts appear within a minute; Ctrl-C stops.\n")
+    out.print("alerts appear within a minute; Ctrl-C stops." + ("" if passwords else
+              " Create the first account with `qinglang users create NAME --role admin`.") + "\n")
 
 
 def _run_once(services: Services, sources: list[Any]) -> None:
@@ -235,7 +236,7 @@ def up(
         fields = dict(raw)
         registry.add(upsert=True, id=fields.pop("id", None), **fields)
     stack = EmbeddedStack(services, port=port).start()
-    _print_welcome(stack.url, {}, settings)
+    _print_welcome(stack.url, {}, settings, title="清朗 Qinglang 已启动 running")
     try:
         stack.wait()
     finally:
