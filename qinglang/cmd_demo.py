@@ -44,8 +44,8 @@ def _import_demo_lists(services: Services) -> None:
 
 def _demo_users(services: Services) -> dict[str, str]:
     """One account per role, each with a fresh random password (printed once)."""
-    from core.errors import NotFound
     from console.users import UserService
+    from core.errors import NotFound
 
     users = UserService(services.db)
     accounts = {"admin": ["admin"], "operator": ["operator"], "handler": ["handler"],

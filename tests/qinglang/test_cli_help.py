@@ -20,7 +20,7 @@ def test_every_command_has_help_with_an_example():
     root = typer.main.get_command(app)
     runner = CliRunner()
     missing = []
-    for path, cmd in _walk(root, []):
+    for path, _cmd in _walk(root, []):
         if not path:
             continue
         result = runner.invoke(app, path + ["--help"])
