@@ -1,11 +1,11 @@
 """Stream jobs on Kafka as a Faust app (faust-streaming 0.15, aiokafka 0.14).
 
 One agent per handler of stream_jobs/handlers.py (samples, texts, hits); each
-is a thin ``async for`` shell: take a batch of events, run the SAME handler
-functions the embedded runner calls (in a worker thread, they block), write
-the outputs with the kafka-python bus (acks=all, waits for every ack), and
-only then let Faust ack the events, so an offset is committed only after
-everything derived from it is durable (Faust also flushes its own producer,
+is a thin ``async for`` shell: for each event, run the SAME handler function
+the embedded runner calls (in a worker thread, it blocks), write the outputs
+with the kafka-python bus (acks=all, waits for every ack), and only then let
+Faust ack the event, so an offset is committed only after everything derived
+from it is durable (Faust also flushes its own producer,
 the table changelog, before each commit).
 
 - Per-source media state lives in the Faust table ``media-state`` (changelog
@@ -16,6 +16,8 @@ the table changelog, before each commit).
   and the original; a backing service that is down (Elasticsearch stopped,
   broker restarting) makes the agent back off and retry the same batch.
 - Several workers share the partitions through the consumer group (the app id).
+- One event at a time: ``stream.take_events`` batches stalled after a rebalance
+  between two workers (faust-streaming 0.15.3), so the agents do not batch.
 
 Run one worker: ``qinglang jobs --distributed`` or ``python -m stream_jobs.faust_app``.
 """
@@ -40,8 +42,6 @@ from stream_jobs.handlers import Out, dead_letter, handle_hits, handle_sample, h
 log = logging.getLogger(__name__)
 
 APP_ID = "qinglang-jobs"
-BATCH = 200
-WITHIN = 0.05  # seconds a batch waits to fill
 
 
 def _decode(raw: bytes | None) -> Any:
@@ -209,25 +209,25 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
 
     @app.agent(topic(Topic.SAMPLES), name="samples")
     async def samples_agent(stream: Any) -> None:
-        async for events in stream.take_events(BATCH, within=WITHIN):
-            keys = {_key(e.key) or "" for e in events}
-            states = {k: _decode(media.data.get(k.encode("utf-8"))) for k in keys}
-            _, changed = await retrying(jobs.samples, rows(events), {k: v for k, v in states.items() if v})
-            partition_of = {(_key(e.key) or ""): e.message.partition for e in events}
-            for k, entry in changed.items():  # JSON bytes in the table (and its changelog)
-                raw_key, raw = k.encode("utf-8"), json.dumps(entry, ensure_ascii=False).encode("utf-8")
+        async for event in stream.events():  # acked (and later committed) after the body ran
+            k = _key(event.key) or ""
+            raw_key = k.encode("utf-8")
+            state = _decode(media.data.get(raw_key))
+            _, changed = await retrying(jobs.samples, rows([event]), {k: state} if state else {})
+            for entry in changed.values():  # JSON bytes in the table (and its changelog)
+                raw = json.dumps(entry, ensure_ascii=False).encode("utf-8")
                 media.data[raw_key] = raw
-                media.send_changelog(partition_of[k], raw_key, raw)
+                media.send_changelog(event.message.partition, raw_key, raw)
 
     @app.agent(topic(Topic.TEXTS), name="texts")
     async def texts_agent(stream: Any) -> None:
-        async for events in stream.take_events(BATCH, within=WITHIN):
-            await retrying(jobs.texts, rows(events))
+        async for event in stream.events():
+            await retrying(jobs.texts, rows([event]))
 
     @app.agent(topic(Topic.HITS), name="hits")
     async def hits_agent(stream: Any) -> None:
-        async for events in stream.take_events(BATCH, within=WITHIN):
-            await retrying(jobs.hits, rows(events))
+        async for event in stream.events():
+            await retrying(jobs.hits, rows([event]))
 
     return app
 
