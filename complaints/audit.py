@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from complaints.models import AuditEntry
+from core.events import as_utc
 
 GENESIS = "0" * 64
 
@@ -28,9 +29,7 @@ def _canon(value: Any) -> str:
 
 
 def _iso(at: datetime) -> str:
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
+    return as_utc(at).isoformat(timespec="microseconds")
 
 
 def entry_hash(prev_hash: str, case_id: int, seq: int, actor: str, at: datetime, action: str,

@@ -96,7 +96,7 @@ def parse_moment(value: Any, field: str) -> datetime:
                            hint="write ISO-8601, e.g. 2026-10-09T10:00:00+08:00") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=cal.TZ)
-    return utc(moment)  # type: ignore[return-value]
+    return utc(moment)
 
 
 def find_unit(session: Session, ref: Any) -> Unit:
@@ -153,7 +153,7 @@ def feedback(ctx: Ctx, case: Case, f: dict[str, Any]) -> None:
     for person in case.complainants:
         origin = case if person.original_case_id == case.id else ctx.session.get(Case, person.original_case_id)
         origin = origin or case
-        received = cal.local_date(utc(origin.received_at)).isoformat()  # type: ignore[arg-type]
+        received = cal.local_date(utc(origin.received_at)).isoformat()
         text = render(
             template, tracking_code=origin.tracking_code, received=received,
             outcome_text=OUTCOME_TEXT.get(case.outcome, case.outcome), basis=case.outcome_basis,
@@ -219,7 +219,7 @@ def assign(ctx: Ctx, case: Case, f: dict[str, Any]) -> None:
 
 def evidence(ctx: Ctx, case: Case, f: dict[str, Any]) -> None:
     kind, ref = str(f["kind"]), str(f["ref"]).strip()
-    sha = size = 0
+    sha, size = "", 0
     if kind == "blob":
         if ctx.blobs is None or not ctx.blobs.exists(ref):
             raise NotFound(f"no blob {ref!r} in the blob store", hint="upload the file as an attachment")

@@ -89,7 +89,7 @@ class QueriesMixin:
             out["on_time"] = on_time
             out["on_time_rate"] = round(good_all / met_all, 4) if met_all else None
             durations = [
-                (utc(closed) - utc(reg)).total_seconds() / 86400  # type: ignore[operator]
+                (utc(closed) - utc(reg)).total_seconds() / 86400
                 for reg, closed in s.execute(
                     select(Case.registered_at, Case.closed_at).where(Case.closed_at.is_not(None)))
             ]

@@ -99,7 +99,7 @@ class CaseService(QueriesMixin):
         return self.actor.effective_roles
 
     def now(self) -> datetime:
-        return utc(self.clock())  # type: ignore[return-value]
+        return utc(self.clock())
 
     def _need(self, allowed: frozenset[str], what: str) -> None:
         if not self.roles & allowed:
@@ -153,7 +153,7 @@ class CaseService(QueriesMixin):
             raise BadInput(f"unknown category {req.category!r}", hint=f"use one of: {', '.join(self.categories)}")
         now = self.now()
         received = utc(req.received_at.replace(tzinfo=req.received_at.tzinfo or cal.TZ)) if req.received_at else now
-        if received > now + timedelta(minutes=5):  # type: ignore[operator]
+        if received > now + timedelta(minutes=5):
             raise BadInput("received_at is in the future", hint="give the time the complaint arrived")
         rules = cal.rules_for(req.category, self.config)
         self._pending = []
@@ -168,7 +168,7 @@ class CaseService(QueriesMixin):
                 outcome="", outcome_basis="", paused_reason="", extended=False, escalated=False,
                 updated_at=now,
             )
-            start = cal.local_date(received)  # type: ignore[arg-type]
+            start = cal.local_date(received)
             case.deadlines.append(Deadline(name="acceptance", unit=rules["acceptance"].unit,
                                            amount=rules["acceptance"].amount, start=start,
                                            due=cal.due_date(rules["acceptance"], start)))
@@ -204,7 +204,7 @@ class CaseService(QueriesMixin):
                 return code
 
     def _duplicates(self, s: Session, case: Case) -> list[dict[str, Any]]:
-        since = utc(case.registered_at) - self.duplicate_window  # type: ignore[operator]
+        since = utc(case.registered_at) - self.duplicate_window
         rows = s.execute(
             select(Case).where(Case.target_key == case.target_key, Case.id != case.id,
                                Case.registered_at >= since, Case.state.notin_(("merged", "closed")))
@@ -305,9 +305,9 @@ class CaseService(QueriesMixin):
                 case = self._load(s, case.merged_into)
             mine = {c.id for c in case.complainants if c.original_case_id == origin.id}
             return {"tracking_code": origin.tracking_code, "state": case.state,
-                    "registered_at": utc(origin.registered_at).isoformat(),  # type: ignore[union-attr]
+                    "registered_at": utc(origin.registered_at).isoformat(),
                     "deadlines": {d.name: d.due.isoformat() for d in case.deadlines if d.name != "unit_reply"},
-                    "feedback": [{"text": f.text, "sent_at": utc(f.sent_at).isoformat()}  # type: ignore[union-attr]
+                    "feedback": [{"text": f.text, "sent_at": utc(f.sent_at).isoformat()}
                                  for f in case.feedback if f.complainant_id in mine]}
 
     # -- attachments -----------------------------------------------------------
@@ -363,7 +363,7 @@ class CaseService(QueriesMixin):
     def escalate_overdue(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Mark passed deadlines escalated to the supervisor (idempotent); returns what was escalated."""
         now = utc(now) if now else self.now()
-        today = cal.local_date(now)  # type: ignore[arg-type]
+        today = cal.local_date(now)
         out: list[dict[str, Any]] = []
         self._pending = []
         with self.db.session() as s:

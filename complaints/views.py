@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any, Iterable
+from datetime import date, datetime
+from typing import Any, Iterable, overload
 
 from complaints import workflow
 from complaints.masking import mask_complainant, may_see_personal_data
 from complaints.models import Case, Complainant, Deadline
+from core.events import as_utc
+
+
+@overload
+def utc(moment: datetime) -> datetime: ...
+
+
+@overload
+def utc(moment: None) -> None: ...
 
 
 def utc(moment: datetime | None) -> datetime | None:
     """Rows come back naive from SQLite: they were written in UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None if moment is None else as_utc(moment)
 
 
 def iso(moment: datetime | date | None) -> str | None:
     if moment is None:
         return None
     if isinstance(moment, datetime):
-        return utc(moment).isoformat()  # type: ignore[union-attr]
+        return utc(moment).isoformat()
     return moment.isoformat()
 
 

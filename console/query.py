@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Iterable
 
 from core.errors import BadInput
+from core.events import as_utc
 from core.index.base import HitQuery
 
 DISPLAY_OFFSET = timezone(timedelta(hours=8))  # calendar days are Beijing days
@@ -43,7 +44,7 @@ def parse_when(value: str | None, *, end: bool = False) -> datetime | None:
     except ValueError as exc:
         raise BadInput(f"{raw!r} is not a date or ISO-8601 datetime",
                        hint="use 2026-05-01 or 2026-05-01T08:00:00Z") from exc
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+    return as_utc(dt)
 
 
 def build_query(*, q: str = "", since: str | None = None, until: str | None = None,

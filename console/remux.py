@@ -34,6 +34,8 @@ def ts_to_mp4(path: Path) -> bytes:
                         continue
                     index = packet.stream.index
                     for out in adts[index].filter(packet) if index in adts else [packet]:
+                        if out.dts is None:
+                            continue  # the filter keeps its input's dts, which is set (checked above)
                         base = first.setdefault(index, out.dts)
                         out.dts -= base
                         if out.pts is not None:

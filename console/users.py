@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -157,7 +158,7 @@ class UserService:
     def count(self) -> int:
         return len(self.list())
 
-    def set_roles(self, name_or_id: str | int, roles: list[str] | tuple[str, ...]) -> User:
+    def set_roles(self, name_or_id: str | int, roles: builtins.list[str] | tuple[str, ...]) -> User:
         roles_ok = check_roles(roles)
         with self.db.session() as s:
             row = self._row(s, name_or_id)
@@ -218,7 +219,7 @@ class UserService:
             s.flush()
             return {"id": row.id, "name": row.name, "query": row.query, "created_at": row.created_at.isoformat()}
 
-    def saved_searches(self, user_id: int) -> list[dict[str, Any]]:
+    def saved_searches(self, user_id: int) -> builtins.list[dict[str, Any]]:
         with self.db.session() as s:
             rows = s.scalars(select(SavedSearchRow).where(SavedSearchRow.user_id == user_id)
                              .order_by(SavedSearchRow.id.desc())).all()

@@ -8,15 +8,16 @@ so ``count`` is the number of distinct hits.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import builtins
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
+from sqlalchemy import JSON, ColumnElement, DateTime, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, Database
 from core.errors import BadInput, Conflict, NotFound
-from core.events import SEVERITY_RANK, Alert, Hit, make_id, utcnow
+from core.events import SEVERITY_RANK, Alert, AlertState, Hit, Severity, assume_utc, make_id, utcnow
 
 
 class AlertRow(Base):
@@ -74,15 +75,11 @@ def rule_of(hit: Hit) -> str:
     return f"{hit.detector}:{hit.list_id or ''}:{ident}"
 
 
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def _to_alert(r: AlertRow) -> Alert:
     return Alert(
         id=r.id, key_source=r.key_source, key_rule=r.key_rule, source_id=r.source_id,
-        first_seen=_aware(r.first_seen), last_seen=_aware(r.last_seen), count=r.count,
-        severity=r.severity, state=r.state, detector=r.detector, category=r.category,
+        first_seen=assume_utc(r.first_seen), last_seen=assume_utc(r.last_seen), count=r.count,
+        severity=Severity(r.severity), state=AlertState(r.state), detector=r.detector, category=r.category,
         list_name=r.list_name, term=r.term, last_hit_id=r.last_hit_id, case_id=r.case_id,
     )
 
@@ -100,7 +97,7 @@ class AlertStore:
             if folded is not None:
                 return None
             rule = rule_of(hit)
-            at = _aware(hit.detected_at)
+            at = assume_utc(hit.detected_at)
             row = s.scalars(
                 select(AlertRow)
                 .where(AlertRow.key_source == hit.source_id, AlertRow.key_rule == rule)
@@ -108,10 +105,10 @@ class AlertStore:
                 .limit(1)
             ).first()
             seq = (s.scalar(select(func.max(AlertRow.seq))) or 0) + 1
-            if row is not None and at - _aware(row.last_seen) <= self.window and at >= _aware(row.first_seen) - self.window:
+            if row is not None and at - assume_utc(row.last_seen) <= self.window and at >= assume_utc(row.first_seen) - self.window:
                 row.count += 1
-                row.last_seen = max(_aware(row.last_seen), at)
-                row.first_seen = min(_aware(row.first_seen), at)
+                row.last_seen = max(assume_utc(row.last_seen), at)
+                row.first_seen = min(assume_utc(row.first_seen), at)
                 row.last_hit_id = hit.id
                 if SEVERITY_RANK.get(str(hit.severity), 0) > SEVERITY_RANK.get(row.severity, 0):
                     row.severity = str(hit.severity)
@@ -135,7 +132,7 @@ class AlertStore:
         detector: str | None = None, list_name: str | None = None, category: str | None = None,
         since: datetime | None = None, limit: int = 100, offset: int = 0,
     ) -> tuple[list[Alert], int]:
-        conds = []
+        conds: builtins.list[ColumnElement[bool]] = []
         for col, val in ((AlertRow.state, state), (AlertRow.severity, severity),
                          (AlertRow.source_id, source), (AlertRow.detector, detector),
                          (AlertRow.list_name, list_name), (AlertRow.category, category)):
@@ -158,14 +155,14 @@ class AlertStore:
             row = s.get(AlertRow, alert_id)
             return _to_alert(row) if row else None
 
-    def hit_ids(self, alert_id: str) -> list[str]:
+    def hit_ids(self, alert_id: str) -> builtins.list[str]:
         with self.db.session() as s:
             return list(s.scalars(
                 select(AlertHitRow.hit_id).where(AlertHitRow.alert_id == alert_id)
                 .order_by(AlertHitRow.detected_at.desc())
             ).all())
 
-    def changes_since(self, seq: int) -> tuple[list[Alert], int]:
+    def changes_since(self, seq: int) -> tuple[builtins.list[Alert], int]:
         with self.db.session() as s:
             rows = s.scalars(select(AlertRow).where(AlertRow.seq > seq).order_by(AlertRow.seq).limit(500)).all()
             new_seq = max([seq] + [r.seq for r in rows])
@@ -205,14 +202,14 @@ class AlertStore:
             s.flush()
             return _to_alert(row)
 
-    def history(self, alert_id: str) -> list[dict[str, Any]]:
+    def history(self, alert_id: str) -> builtins.list[dict[str, Any]]:
         with self.db.session() as s:
             rows = s.scalars(select(AlertActionRow).where(AlertActionRow.alert_id == alert_id)
                              .order_by(AlertActionRow.id)).all()
             return [{"action": r.action, "user": r.user, "reason": r.reason, "before": r.before,
-                     "after": r.after, "at": _aware(r.at).isoformat()} for r in rows]
+                     "after": r.after, "at": assume_utc(r.at).isoformat()} for r in rows]
 
-    def dismissal_stats(self) -> list[dict[str, Any]]:
+    def dismissal_stats(self) -> builtins.list[dict[str, Any]]:
         """Per list entry: alerts raised and dismissed (precision = 1 - dismissed/total)."""
         with self.db.session() as s:
             rows = s.execute(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def assume_utc(dt: datetime) -> datetime: ...
+
+
+@overload
+def assume_utc(dt: None) -> None: ...
+
+
+def assume_utc(dt: datetime | None) -> datetime | None:
+    """``dt`` with UTC as its zone if it has none (SQLite hands datetimes back naive); None stays None."""
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def as_utc(dt: datetime) -> datetime:
+    """``dt`` converted to UTC; a naive ``dt`` is taken to be UTC already."""
+    return assume_utc(dt).astimezone(UTC)
+
+
 class Topic(StrEnum):
     SAMPLES = "qinglang.samples"
     TEXTS = "qinglang.texts"
@@ -43,6 +63,8 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="ignore", use_enum_values=True)
     schema_version: int = SCHEMA_VERSION
     topic: ClassVar[Topic]
+    if TYPE_CHECKING:
+        id: str  # every concrete event declares its own ``id`` field
 
     def key(self) -> str:
         """Bus key: the source id (per-source order)."""

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import BadInput, MediaError, MissingExtra, QinglangError
 from detectors.base import Finding
+from detectors.qos._base import make_options
 from detectors.qos.bars import ColourBarsDetector
 from detectors.qos.black import BlackDetector
 from detectors.qos.freeze import FreezeDetector
@@ -93,18 +94,7 @@ class MediaOptions:
 
     @classmethod
     def of(cls, options: Any) -> MediaOptions:
-        if options is None:
-            return cls()
-        if isinstance(options, cls):
-            return options
-        if isinstance(options, dict):
-            names = {f.name for f in dataclasses.fields(cls)}
-            bad = set(options) - names
-            if bad:
-                raise BadInput(f"unknown media option(s): {', '.join(sorted(bad))}",
-                               hint=f"known: {', '.join(sorted(names))}")
-            return cls(**options)
-        raise BadInput(f"media options must be a mapping, got {type(options).__name__}")
+        return make_options(cls, options, "media")
 
 
 class EngineFactory:
@@ -303,10 +293,10 @@ class MediaPipeline:
         for name, det in {**self.frame_checks, **self.audio_checks}.items():
             if name in state:
                 det.set_state(state[name])
-        for name, det in (("signal_loss", self.signal), ("asr", self.asr), ("ocr", self.ocr),
-                          ("fingerprint", self.fingerprint)):
-            if det is not None and name in state:
-                det.set_state(state[name])
+        for name, part in (("signal_loss", self.signal), ("asr", self.asr), ("ocr", self.ocr),
+                           ("fingerprint", self.fingerprint)):
+            if part is not None and name in state:
+                part.set_state(state[name])
 
 
 def text_findings(texts: list[TextOut], matcher: Any, language: Any) -> list[Finding]:

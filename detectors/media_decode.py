@@ -32,6 +32,18 @@ class MediaItem:
     reason: str = ""
 
 
+@dataclass
+class _Progress:
+    """What ``decode`` has sampled so far (shared by its audio and video steps)."""
+
+    next_f: float | None = None  # time of the next frame to sample (set with next_k by the first frame)
+    next_k: float | None = None  # time of the next keyframe
+    t_end: float = 0.0  # end of what was decoded
+    a_base: float | None = None  # time of the first audio frame
+    a_n: int = 0  # audio samples yielded
+    items: int = 0  # items yielded
+
+
 def open_media(path: str) -> Any:
     import av
 
@@ -84,25 +96,26 @@ def decode(path: str, *, fps: float = 1.0, keyframe_interval: float = 2.0, audio
         for s in vstreams + astreams:
             s.thread_type = "AUTO"
         resampler = av.AudioResampler(format="flt", layout="mono", rate=audio_rate) if astreams else None
-        state = {"next_f": None, "next_k": None, "t_end": 0.0, "a_base": None, "a_n": 0, "items": 0}
+        state = _Progress()
         pend: list[np.ndarray] = []
         chunk_n = max(1, int(audio_chunk * audio_rate))
 
         def audio_items(frames: list, flush: bool = False) -> Iterator[MediaItem]:
             for af in frames:
                 pcm = af.to_ndarray().reshape(-1).astype(np.float32)
-                if state["a_base"] is None:
-                    state["a_base"] = float(af.time or 0.0)
+                if state.a_base is None:
+                    state.a_base = float(af.time or 0.0)
                 pend.append(pcm)
             buf = np.concatenate(pend) if pend else np.empty(0, np.float32)
             pend.clear()
             done = 0
             while buf.size - done >= chunk_n or (flush and buf.size - done > 0):
                 piece = buf[done : done + chunk_n]
-                t0 = state["a_base"] + state["a_n"] / audio_rate
-                state["a_n"] += piece.size
-                state["t_end"] = max(state["t_end"], t0 + piece.size / audio_rate)
-                state["items"] += 1
+                assert state.a_base is not None  # set by the first audio frame, before any audio is pending
+                t0 = state.a_base + state.a_n / audio_rate
+                state.a_n += piece.size
+                state.t_end = max(state.t_end, t0 + piece.size / audio_rate)
+                state.items += 1
                 yield MediaItem("audio", round(t0, 4), pcm=piece)
                 done += piece.size
             if done < buf.size:
@@ -113,16 +126,16 @@ def decode(path: str, *, fps: float = 1.0, keyframe_interval: float = 2.0, audio
                 return
             t = float(vf.time)
             rate = float(vf.time_base * (vf.duration or 0)) if vf.duration else 0.0
-            state["t_end"] = max(state["t_end"], t + rate)
-            if state["next_f"] is None:
-                state["next_f"], state["next_k"] = t, t
-            if t + 1e-6 < state["next_f"]:
+            state.t_end = max(state.t_end, t + rate)
+            if state.next_f is None or state.next_k is None:
+                state.next_f, state.next_k = t, t
+            if t + 1e-6 < state.next_f:
                 return
-            key = t + 1e-6 >= state["next_k"]
-            state["next_f"] = max(state["next_f"] + 1.0 / fps, t) if fps > 0 else t
+            key = t + 1e-6 >= state.next_k
+            state.next_f = max(state.next_f + 1.0 / fps, t) if fps > 0 else t
             if key:
-                state["next_k"] = max(state["next_k"] + keyframe_interval, t)
-            state["items"] += 1
+                state.next_k = max(state.next_k + keyframe_interval, t)
+            state.items += 1
             yield MediaItem("frame", round(t, 4), frame=vf.to_ndarray(format="bgr24"), keyframe=key)
 
         try:
@@ -136,14 +149,14 @@ def decode(path: str, *, fps: float = 1.0, keyframe_interval: float = 2.0, audio
                 yield from audio_items(resampler.resample(None), flush=True)
         except (av.error.FFmpegError, ValueError, OSError) as exc:
             yield from audio_items([], flush=True)
-            yield MediaItem("error", state["t_end"], reason=f"decoding stopped at {state['t_end']:.2f} s: {exc}")
+            yield MediaItem("error", state.t_end, reason=f"decoding stopped at {state.t_end:.2f} s: {exc}")
         declared = _declared_end(container, vstreams + astreams)
-        if declared and state["items"] and state["t_end"] < declared - 1.0:
-            yield MediaItem("error", state["t_end"], reason=f"media ends at {state['t_end']:.2f} s but declares "
+        if declared and state.items and state.t_end < declared - 1.0:
+            yield MediaItem("error", state.t_end, reason=f"media ends at {state.t_end:.2f} s but declares "
                             f"{declared:.2f} s: the file is truncated or damaged")
-        if state["items"] == 0:
+        if state.items == 0:
             raise MediaError(f"{path} holds no decodable frames or audio (zero-length or unsupported codec)",
                              hint="check the file with ffprobe; re-encode it with a common codec")
-        yield MediaItem("end", state["t_end"])
+        yield MediaItem("end", state.t_end)
     finally:
         container.close()

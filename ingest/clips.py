@@ -166,6 +166,8 @@ def _mux(streams: list[Any], packets: list[av.Packet]) -> bytes:
         for packet in packets:
             idx = packet.stream.index
             dts = packet.dts if packet.dts is not None else packet.pts
+            if dts is None:
+                continue  # no timestamp to order it by (_read_span keeps only packets with a pts)
             if idx in last and dts <= last[idx]:
                 continue  # never hand the muxer time going backwards
             last[idx] = dts

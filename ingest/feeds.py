@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Generator, Iterable, Iterator
 from urllib.parse import quote
 
 import httpx
@@ -211,7 +211,7 @@ class FeedReader:
         self.ctx.report_error(self.source, f"{where}: {reason}; feed read stopped")
         return None
 
-    def _page(self, body: str, where: str) -> Iterator[Sample]:
+    def _page(self, body: str, where: str) -> Generator[Sample, None, tuple[int, Any]]:
         """Yields the page's samples; returns (items seen, parsed document or None)."""
         try:
             doc = json.loads(body)
@@ -228,9 +228,9 @@ class FeedReader:
             self.ctx.report_error(self.source, f"{where}: no item list at {self.opt.get('items', '(document)')!r}")
             return 0, doc
         for i, item in enumerate(items):
-            sample = self.item_sample(item, f"{where} item {i}")
-            if sample is not None:
-                yield sample
+            made = self.item_sample(item, f"{where} item {i}")
+            if made is not None:
+                yield made
         return len(items), doc
 
 

@@ -17,9 +17,10 @@ factor, keyframe interval and recrawl interval / factor.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -28,17 +29,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, Database
 from core.errors import BadInput, Conflict, NotFound
-from core.events import SamplingProfile, Source, SourceKind, make_id, utcnow
+from core.events import SamplingProfile, Source, SourceKind, assume_utc, make_id, utcnow
 from ingest.base import StateStore
 
 _INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _aware(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def parse_schedule(schedule: str) -> tuple[str, float | None]:
@@ -76,16 +71,17 @@ class SourceRow(Base):
 
     def to_source(self) -> Source:
         return Source(
-            id=self.id, kind=self.kind, name=self.name, operator=self.operator or "", licence=self.licence or "",
-            locator=self.locator, tags=list(self.tags or []), profile=SamplingProfile(**(self.profile or {})),
-            language=self.language or "zh", enabled=bool(self.enabled), options=dict(self.options or {}),
+            id=self.id, kind=SourceKind(self.kind), name=self.name, operator=self.operator or "",
+            licence=self.licence or "", locator=self.locator, tags=list(self.tags or []),
+            profile=SamplingProfile(**(self.profile or {})), language=self.language or "zh",
+            enabled=bool(self.enabled), options=dict(self.options or {}),
         )
 
     def to_dict(self) -> dict[str, Any]:
         data = self.to_source().to_json()
         data.pop("schema_version", None)
-        data.update(schedule=self.schedule or "", created_at=_aware(self.created_at).isoformat(),
-                    updated_at=_aware(self.updated_at).isoformat())
+        data.update(schedule=self.schedule or "", created_at=assume_utc(self.created_at).isoformat(),
+                    updated_at=assume_utc(self.updated_at).isoformat())
         return data
 
 
@@ -112,7 +108,9 @@ class HealthRow(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
 
     def to_dict(self) -> dict[str, Any]:
-        iso = lambda d: _aware(d).isoformat() if d else None  # noqa: E731
+        def iso(d: datetime | None) -> str | None:
+            return assume_utc(d).isoformat() if d else None
+
         return {
             "source_id": self.source_id, "state": self.state, "last_sample_at": iso(self.last_sample_at),
             "last_run_at": iso(self.last_run_at), "samples_total": self.samples_total or 0,
@@ -241,7 +239,7 @@ class SourceRegistry:
             rows = rows[offset: offset + limit if limit is not None else None]
             return [r.to_dict() for r in rows], total
 
-    def rows(self, enabled_only: bool = True) -> list[tuple[Source, str]]:
+    def rows(self, enabled_only: bool = True) -> builtins.list[tuple[Source, str]]:
         """(Source, schedule) of every (enabled) source: what the worker schedules."""
         with self.db.session() as s:
             q = sa.select(SourceRow)
@@ -279,12 +277,12 @@ class SourceRegistry:
             raise BadInput("a boost needs a source id or a tag", hint="boost(source_id=...) or boost(tag=...)")
         if factor <= 0:
             raise BadInput(f"boost factor {factor} must be positive", hint="e.g. 2 for twice the sampling")
-        if until is None or _aware(until) <= utcnow():
+        if until is None or assume_utc(until) <= utcnow():
             raise BadInput("a boost needs an end time in the future", hint="pass until=")
         with self.db.session() as s:
             if source_id:
                 self.get_row(s, source_id)
-            row = BoostRow(source_id=source_id, tag=tag, factor=float(factor), until=_aware(until),
+            row = BoostRow(source_id=source_id, tag=tag, factor=float(factor), until=assume_utc(until),
                            reason=reason, created_at=utcnow())
             s.add(row)
             s.flush()
@@ -295,7 +293,7 @@ class SourceRegistry:
         with self.db.session() as s:
             rows = s.scalars(sa.select(BoostRow).where(
                 sa.or_(BoostRow.source_id == source.id, BoostRow.tag.in_(list(source.tags) or [""]))))
-            factors = [r.factor for r in rows if _aware(r.until) > now]
+            factors = [r.factor for r in rows if assume_utc(r.until) > now]
         return max(factors, default=1.0)
 
     def effective(self, source: Source, now: datetime | None = None) -> Source:

@@ -143,14 +143,14 @@ class Crawl:
                 resp = self._get(base + "/robots.txt")
                 if resp.status_code >= 500:
                     self.error(base + "/robots.txt", f"robots.txt answered HTTP {resp.status_code}; crawl held")
-                    rp.disallow_all = True
+                    rp.disallow_all = True  # type: ignore[attr-defined]  # real attribute; typeshed omits it
                 elif resp.status_code >= 400:
-                    rp.allow_all = True
+                    rp.allow_all = True  # type: ignore[attr-defined]  # real attribute; typeshed omits it
                 else:
                     rp.parse(decode_html(resp.content, resp.headers.get("content-type"))[0].splitlines())
             except (httpx.HTTPError, BadInput) as exc:
                 self.error(base + "/robots.txt", f"robots.txt unreachable ({type(exc).__name__}); crawl held")
-                rp.disallow_all = True
+                rp.disallow_all = True  # type: ignore[attr-defined]  # real attribute; typeshed omits it
             self.robots[base] = rp
             delay = rp.crawl_delay(USER_AGENT)
             if delay:

@@ -134,8 +134,9 @@ def parse_xml_links(body: bytes) -> tuple[list[str], list[str]]:
         for item in root.iter():
             if _local(item.tag) == "item":
                 link = next((c for c in item if _local(c.tag) == "link"), None)
-                if link is not None and (link.text or "").strip():
-                    pages.append(link.text.strip())
+                text = (link.text or "").strip() if link is not None else ""
+                if text:
+                    pages.append(text)
     elif kind == "feed":  # Atom
         for entry in root.iter():
             if _local(entry.tag) != "entry":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from rich.console import Console
@@ -23,7 +23,15 @@ def _safe_url(url: str) -> str:
         return url
 
 
-def migration_status(db_url: str) -> dict[str, object]:
+class MigrationStatus(TypedDict):
+    db: str  # the url, password hidden
+    current: list[str]  # revisions applied in the database
+    heads: list[str]  # head revisions of the migration folders
+    up_to_date: bool
+    folders: list[str]
+
+
+def migration_status(db_url: str) -> MigrationStatus:
     """Applied revisions in the database versus the heads of every migration folder."""
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext

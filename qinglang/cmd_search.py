@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.events import as_utc
 from core.index.base import FACET_FIELDS, HitIndex, HitQuery, SearchResult
 
 TIME_FORMATS = "an ISO-8601 date (2024-05-01), datetime (2024-05-01T08:00:00Z, 2024-05-01 08:00+08:00) or a relative age like 30m, 24h, 7d, 2w"
@@ -32,9 +33,7 @@ def parse_when(value: str, now: datetime | None = None) -> datetime:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a time; use {TIME_FORMATS}") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    return as_utc(when)
 
 
 def _when_option(value: Optional[str]) -> Optional[str]:

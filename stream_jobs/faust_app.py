@@ -42,6 +42,7 @@ from stream_jobs.handlers import Out, dead_letter, handle_hits, handle_sample, h
 log = logging.getLogger(__name__)
 
 APP_ID = "qinglang-jobs"
+CONCURRENCY = 4  # instances of the stateless agents (texts, hits) per worker
 
 
 def _decode(raw: bytes | None) -> Any:
@@ -174,7 +175,7 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
         value_serializer="raw",
     )
     app.qinglang_datadir = datadir  # type: ignore[attr-defined]
-    executor = ThreadPoolExecutor(max_workers=3, thread_name_prefix="qinglang-jobs")
+    executor = ThreadPoolExecutor(max_workers=1 + 2 * CONCURRENCY, thread_name_prefix="qinglang-jobs")
 
     def topic(name: Topic) -> Any:
         return app.topic(bus.name(name.value), key_type=bytes, value_type=bytes, partitions=parts)
@@ -219,12 +220,14 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
                 media.data[raw_key] = raw
                 media.send_changelog(event.message.partition, raw_key, raw)
 
-    @app.agent(topic(Topic.TEXTS), name="texts")
+    # texts and hits carry no per-key state: several instances overlap their I/O waits (Kafka acks,
+    # Elasticsearch requests); faust commits only up to the lowest offset not yet acked.
+    @app.agent(topic(Topic.TEXTS), name="texts", concurrency=CONCURRENCY)
     async def texts_agent(stream: Any) -> None:
         async for event in stream.events():
             await retrying(jobs.texts, rows([event]))
 
-    @app.agent(topic(Topic.HITS), name="hits")
+    @app.agent(topic(Topic.HITS), name="hits", concurrency=CONCURRENCY)
     async def hits_agent(stream: Any) -> None:
         async for event in stream.events():
             await retrying(jobs.hits, rows([event]))

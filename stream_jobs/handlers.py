@@ -29,6 +29,7 @@ from core.events import (
     Hit,
     Sample,
     SampleKind,
+    Severity,
     Text,
     TextOrigin,
     TextSegment,
@@ -119,7 +120,7 @@ def _signal_hit(sample: Sample, lost: dict[str, Any], end: float | None) -> Hit:
     return Hit(
         id=make_id("hit", sample.source_id, detector, lost["captured"]), sample_id=lost["sample"],
         source_id=sample.source_id, detector=detector, category="technical",
-        severity="high" if detector == "signal_loss" else "medium",
+        severity=Severity.HIGH if detector == "signal_loss" else Severity.MEDIUM,
         evidence=Evidence(snippet="", media_start=lost["at"], media_end=end),
         detected_at=datetime.fromisoformat(lost["captured"]), origin=str(sample.kind),
         platform=sample.metadata.get("platform"), program=sample.metadata.get("program"),
@@ -185,7 +186,7 @@ def _technical_hit(sample: Sample, f: Any, frames: list[list[Any]]) -> Hit:
         sample_id=sample.id, source_id=sample.source_id, detector=f.detector,
         list_name=values.get("list"), list_id=values.get("list_id"), entry_id=values.get("entry_id"),
         list_version=values.get("list_version"), term=f.term, matched=f.matched,
-        category=f.category or "technical", severity=f.severity or "medium",
+        category=f.category or "technical", severity=Severity(f.severity or "medium"),
         evidence=Evidence(
             snippet=f.text or "", frame=frame or (sample.blob if str(sample.kind) == "video_frame" else None),
             media_start=start, media_end=f.end, box=f.box,

@@ -82,8 +82,8 @@ class EmbeddedRunner:
                 if key in states:
                     state, done = states[key]
                 else:
-                    state, done = self.state.load(stage.name, key)
-                    state = state or {}
+                    saved, done = self.state.load(stage.name, key)
+                    state = saved or {}
                 if rec.offset <= done:
                     return []  # already folded into saved state: outputs were produced before the crash
                 outs, new_state = handle_sample(self.ctx, rec.value, state)

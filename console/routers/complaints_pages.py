@@ -86,7 +86,7 @@ def register(request: Request, svc: ServicesDep, user: Registrar,
              phone: Annotated[str, Form(max_length=50)] = "", email: Annotated[str, Form(max_length=200)] = "",
              id_number: Annotated[str, Form(max_length=50)] = "",
              address: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    values = dict(channel=channel, category=category, target=target, description=description,
+    values: dict[str, Any] = dict(channel=channel, category=category, target=target, description=description,
                   target_platform=platform, target_program=program, target_url=url, target_source_id=source)
     if received_at:
         values["received_at"] = received_at

@@ -52,8 +52,9 @@ class HitFilters:
         platform: Annotated[list[str] | None, Query()] = None,
     ) -> None:
         self.q, self.since, self.until = q, since, until
-        self.multi = {"source": source, "detector": detector, "list": list, "category": category,
-                      "severity": severity, "platform": platform}
+        # Any: build_query takes these as its open **multi filters, beside its typed keywords
+        self.multi: dict[str, Any] = {"source": source, "detector": detector, "list": list,
+                                      "category": category, "severity": severity, "platform": platform}
 
     def query(self, **kw: Any) -> HitQuery:
         return build_query(q=self.q, since=self.since, until=self.until, **self.multi, **kw)

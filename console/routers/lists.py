@@ -7,6 +7,7 @@ List responses are ``{"data": [...], "count": N}``. Every write records who
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -131,7 +132,7 @@ class ImportPublic(BaseModel):
     updated: int
     unchanged: int
     version: int
-    rejected: list[dict[str, Any]]
+    rejected: builtins.list[dict[str, Any]]
 
 
 class VersionPublic(BaseModel):

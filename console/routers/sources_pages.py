@@ -202,9 +202,9 @@ def _fields(form: dict[str, str], *, creating: bool) -> dict[str, Any]:
     if creating:
         out["enabled"] = form.get("enabled", "") in ("on", "true", "1")
     if errors:
-        exc = BadInput("; ".join(errors.values()), hint="correct the marked fields")
-        exc.fields = errors  # type: ignore[attr-defined]
-        raise exc
+        err = BadInput("; ".join(errors.values()), hint="correct the marked fields")
+        err.fields = errors  # type: ignore[attr-defined]
+        raise err
     return out
 
 

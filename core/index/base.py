@@ -23,12 +23,12 @@ class HitQuery:
     q: str = ""  # full-text (Chinese) over text, matched, term, snippet
     since: datetime | None = None  # detected_at >= since
     until: datetime | None = None  # detected_at < until
-    source: list[str] = field(default_factory=_list)
-    detector: list[str] = field(default_factory=_list)
-    list: list[str] = field(default_factory=_list)  # list_name
-    category: list[str] = field(default_factory=_list)
-    severity: list[str] = field(default_factory=_list)
-    platform: list[str] = field(default_factory=_list)
+    source: _list[str] = field(default_factory=_list)
+    detector: _list[str] = field(default_factory=_list)
+    list: _list[str] = field(default_factory=_list)  # list_name
+    category: _list[str] = field(default_factory=_list)
+    severity: _list[str] = field(default_factory=_list)
+    platform: _list[str] = field(default_factory=_list)
     size: int = 50
     # Stable paging beyond any window: the ``cursor`` of the previous page.
     cursor: str | None = None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from core.errors import BadInput, ConfigError, IndexUnavailable
+from core.events import as_utc
 from core.index import summary
 from core.index.base import FACET_FIELDS, HitIndex, HitQuery, SearchResult
 from core.index.tokenize import token_string, tokens
@@ -69,9 +70,7 @@ def to_utc(value: Any, what: str = "detected_at") -> datetime:
             raise BadInput(f"{what} {value!r} is not an ISO-8601 datetime", hint="e.g. 2024-05-01T12:00:00Z") from exc
     if not isinstance(value, datetime):
         raise BadInput(f"{what} is missing or not a datetime: {value!r}", hint="give an ISO-8601 datetime")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return as_utc(value)
 
 
 def _micros(dt: datetime) -> int:
@@ -137,7 +136,9 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 
 
 def _searchable_text(doc: dict[str, Any]) -> str:
-    evidence = doc.get("evidence") if isinstance(doc.get("evidence"), dict) else {}
+    evidence = doc.get("evidence")
+    if not isinstance(evidence, dict):
+        evidence = {}
     parts = [doc.get("text"), doc.get("matched"), doc.get("term"), evidence.get("snippet")]
     return token_string(*(p for p in parts if isinstance(p, str)))
 

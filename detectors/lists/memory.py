@@ -17,6 +17,7 @@ from detectors.lists.store import (
     clean_list_changes,
     diff_entries,
     entry_values,
+    jsonable,
 )
 from detectors.lists.types import (
     AllowEntry,
@@ -173,7 +174,7 @@ class MemoryListStore(ListStore):
                 info = self._lists[e.list_id]
                 e.version = info.version + 1
                 action = "disable-entry" if delta.get("enabled") is False else "update-entry"
-                self._bump(info, action, user, reason, {"entry_id": e.id, "term": e.term, "changes": _jsonable(delta)})
+                self._bump(info, action, user, reason, {"entry_id": e.id, "term": e.term, "changes": jsonable(delta)})
             return copy.deepcopy(e)
 
     # -- allow-list -------------------------------------------------------------------
@@ -221,9 +222,3 @@ class MemoryListStore(ListStore):
                     entries[e.list_id].append(copy.copy(e))
             allows = [copy.copy(a) for a in self._allows.values() if a.enabled]
             return Snapshot(len(self._versions), lists, entries, allows, utcnow())
-
-
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    from datetime import datetime
-
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in d.items()}

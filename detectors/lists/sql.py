@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from core.db import Database
 from core.errors import BadInput, Conflict, NotFound
 from core.events import utcnow
-from detectors.lists.memory import _jsonable
 from detectors.lists.models import NegAllow, NegEntry, NegList, NegVersion
 from detectors.lists.store import (
     BATCH,
@@ -23,6 +22,7 @@ from detectors.lists.store import (
     clean_list_changes,
     diff_entries,
     entry_values,
+    jsonable,
 )
 from detectors.lists.types import (
     AllowEntry,
@@ -217,7 +217,7 @@ class SqlListStore(ListStore):
                 r.version = row.version + 1
                 r.updated_at = utcnow()
                 action = "disable-entry" if delta.get("enabled") is False else "update-entry"
-                self._bump(s, row, action, user, reason, {"entry_id": r.id, "term": r.term, "changes": _jsonable(delta)})
+                self._bump(s, row, action, user, reason, {"entry_id": r.id, "term": r.term, "changes": jsonable(delta)})
                 s.flush()
             return _entry(r)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from core.errors import BadInput
+from core.events import assume_utc
 from detectors.lists.types import (
     ENTRY_FIELDS,
     AllowEntry,
@@ -181,18 +182,21 @@ def parse_when(value: str) -> datetime | None:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise BadInput(f"invalid date {value!r}", hint="use ISO-8601, e.g. 2025-01-31 or 2025-01-31T08:00:00+08:00") from exc
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return assume_utc(dt)
 
 
 def entry_values(e: EntryIn | Entry) -> dict[str, Any]:
     return {k: getattr(e, k) for k in ENTRY_FIELDS}
 
 
+def jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` with datetimes as ISO-8601 strings (for a version's JSON details)."""
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in d.items()}
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, datetime) and isinstance(b, datetime):
-        from detectors.lists.types import _aware
-
-        return _aware(a) == _aware(b)
+        return assume_utc(a) == assume_utc(b)
     return a == b
 
 

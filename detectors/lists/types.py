@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from core.errors import BadInput
+from core.events import assume_utc
 
 KINDS = ("keyword", "person", "title", "account", "domain", "fingerprint")
 TEXT_KINDS = ("keyword", "person", "title", "account", "domain")
@@ -88,9 +90,9 @@ class Entry:
     data: dict[str, Any] = field(default_factory=dict)  # kind-specific (e.g. fingerprint hashes)
 
     def valid_at(self, now: datetime) -> bool:
-        if self.valid_from is not None and now < _aware(self.valid_from):
+        if self.valid_from is not None and now < assume_utc(self.valid_from):
             return False
-        return not (self.valid_until is not None and now >= _aware(self.valid_until))
+        return not (self.valid_until is not None and now >= assume_utc(self.valid_until))
 
 
 @dataclass
@@ -159,7 +161,7 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
+    rejected: builtins.list[Rejected] = field(default_factory=builtins.list)
     version: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -168,8 +170,3 @@ class ImportReport:
             "version": self.version,
             "rejected": [{"line": r.line, "reason": r.reason, "text": r.text} for r in self.rejected],
         }  # fmt: skip
-
-
-def _aware(dt: datetime) -> datetime:
-
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -246,6 +246,7 @@ class Matcher:
                 if dedupe in seen:
                     continue
                 seen.add(dedupe)
+                rules: list[str] | None
                 if matched == entry.term:
                     rules = []  # written exactly as listed: no evasion
                 else:

@@ -13,8 +13,11 @@ from detectors.base import Detector, Example, Finding
 from detectors.qos._segments import Hysteresis, Segment
 
 
-def make_options(cls: type, options: Any) -> Any:
-    """Options from a dataclass instance, a dict (per-source settings) or None (defaults)."""
+def make_options(cls: type, options: Any, label: str = "") -> Any:
+    """Options from a dataclass instance, a dict (per-source settings) or None (defaults).
+
+    ``label`` names the options in errors (default: the class name)."""
+    label = label or cls.__name__
     if options is None:
         return cls()
     if isinstance(options, cls):
@@ -24,11 +27,11 @@ def make_options(cls: type, options: Any) -> Any:
         unknown = set(options) - names
         if unknown:
             raise BadInput(
-                f"unknown {cls.__name__} option(s): {', '.join(sorted(unknown))}",
+                f"unknown {label} option(s): {', '.join(sorted(unknown))}",
                 hint=f"known options: {', '.join(sorted(names))}",
             )
         return cls(**options)
-    raise BadInput(f"options for {cls.__name__} must be a mapping, got {type(options).__name__}")
+    raise BadInput(f"options for {label} must be a mapping, got {type(options).__name__}")
 
 
 def small_gray(frame_bgr: np.ndarray, width: int = 160) -> np.ndarray:

@@ -69,6 +69,8 @@ class DemoSite:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"http://{host}:{port}/index.html"
 
     def start(self) -> DemoSite:

@@ -4,6 +4,7 @@
 returns a TestClient signed in as a fresh account with those roles; it sends
 the session's CSRF token as ``X-CSRF-Token`` by default (``client.csrf_token``).
 ``plant(**fields)`` indexes a hit and folds it into an alert: returns (hit, alert).
+``route_roles(route)`` is the roles a route demands (None: no role check).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Callable
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from console.app import create_app
@@ -21,25 +23,15 @@ from console.users import UserService
 from core.alerts import AlertStore
 from core.events import Evidence, Hit, make_id
 from core.services import Services
-from core.settings import Settings, reset_settings_cache
-from qinglang.wiring import migrate_all
 
 PASSWORD = "correct-horse-9"
 _names = itertools.count(1)
 
 
 @pytest.fixture
-def app_services(tmp_path, monkeypatch):
-    monkeypatch.setenv("QINGLANG_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("QINGLANG_CONFIG", raising=False)
-    reset_settings_cache()
-    settings = Settings(data_dir=tmp_path)
-    settings.ensure_data_dir()
-    migrate_all(settings.db_url)
-    svc = Services(settings)
-    yield svc
-    svc.close()
-    reset_settings_cache()
+def app_services(migrated_services: Services) -> Services:
+    """The services of the app under test (tests/conftest.py: a migrated data dir in tmp_path)."""
+    return migrated_services
 
 
 @pytest.fixture
@@ -77,6 +69,18 @@ def client_as(app, app_services) -> Callable[..., TestClient]:
     yield make
     for c in opened:
         c.close()
+
+
+def route_roles(route: APIRoute) -> tuple[str, ...] | None:
+    """The roles a route's dependencies demand (None: no role check at all)."""
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        roles = getattr(dep.call, "qinglang_roles", None)
+        if roles is not None:
+            return tuple(roles)
+        stack.extend(dep.dependencies)
+    return None
 
 
 def make_hit(**fields: Any) -> Hit:

@@ -13,21 +13,9 @@ from console.app import is_public, iter_routes
 from console.auth import CSRF_HEADER
 from console.deps import Role
 from console.users import UserService
-from tests.console.conftest import PASSWORD
+from tests.console.conftest import PASSWORD, route_roles
 
 ROLES = [r.value for r in Role]
-
-
-def route_roles(route: APIRoute) -> tuple[str, ...] | None:
-    """The roles a route's dependencies demand (None: no role check at all)."""
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dep = stack.pop()
-        roles = getattr(dep.call, "qinglang_roles", None)
-        if roles is not None:
-            return tuple(roles)
-        stack.extend(dep.dependencies)
-    return None
 
 
 def concrete(path: str) -> str:

@@ -14,8 +14,6 @@ import pytest
 
 from core.events import Topic
 from core.services import Services
-from core.settings import Settings, reset_settings_cache
-from qinglang.wiring import migrate_all
 
 Route = Callable[["Handler"], tuple[int, dict[str, str], bytes]]
 
@@ -165,17 +163,9 @@ class LiveHls:
 
 
 @pytest.fixture
-def services(tmp_path, monkeypatch):
-    monkeypatch.setenv("QINGLANG_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("QINGLANG_CONFIG", raising=False)
-    reset_settings_cache()
-    settings = Settings(data_dir=tmp_path)
-    settings.ensure_data_dir()
-    migrate_all(settings.db_url)
-    svc = Services(settings)
-    yield svc
-    svc.close()
-    reset_settings_cache()
+def services(migrated_services: Services) -> Services:
+    """A migrated data dir in tmp_path (tests/conftest.py)."""
+    return migrated_services
 
 
 def bus_samples(bus: Any, group: str = "test-reader") -> list[dict[str, Any]]:

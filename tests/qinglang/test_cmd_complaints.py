@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from core.settings import reset_settings_cache
 from qinglang.cli import app
 
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for var in ("QINGLANG_CONFIG", "QINGLANG_DB", "QINGLANG_USER", "QINGLANG_ROLES"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("QINGLANG_DATA_DIR", str(tmp_path / "data"))
-    reset_settings_cache()
-    yield tmp_path / "data"
-    reset_settings_cache()
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 
 def _run(*args: str):

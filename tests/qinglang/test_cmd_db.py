@@ -8,20 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core.settings import reset_settings_cache
 from qinglang.cli import app
 
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("QINGLANG_CONFIG", raising=False)
-    monkeypatch.delenv("QINGLANG_DB", raising=False)
-    monkeypatch.setenv("QINGLANG_DATA_DIR", str(tmp_path / "data"))
-    reset_settings_cache()
-    yield tmp_path / "data"
-    reset_settings_cache()
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 
 def test_status_then_upgrade_then_status(data_dir: Path) -> None:

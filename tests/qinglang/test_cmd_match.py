@@ -9,21 +9,13 @@ import pytest
 from typer.testing import CliRunner
 
 from core.errors import BadInput
-from core.settings import reset_settings_cache
 from qinglang.cli import app
 
 runner = CliRunner()
 CONTRACT = {"list", "entry_id", "term", "matched", "start", "end", "category", "severity", "rules"}
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("QINGLANG_CONFIG", raising=False)
-    monkeypatch.delenv("QINGLANG_DB", raising=False)
-    monkeypatch.setenv("QINGLANG_DATA_DIR", str(tmp_path / "data"))
-    reset_settings_cache()
-    yield tmp_path / "data"
-    reset_settings_cache()
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 
 def _import(tmp_path: Path) -> None:

@@ -11,23 +11,13 @@ import typer
 from typer.testing import CliRunner
 
 from core.index import open_index
-from core.settings import get_settings, reset_settings_cache
+from core.settings import get_settings
 from qinglang.cli import app
 from qinglang.cmd_search import parse_when
 from tests.core.contracts import hit_doc
 
 runner = CliRunner()
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("QINGLANG_CONFIG", raising=False)
-    monkeypatch.delenv("QINGLANG_INDEX", raising=False)
-    monkeypatch.setenv("QINGLANG_DATA_DIR", str(tmp_path / "data"))
-    reset_settings_cache()
-    yield tmp_path / "data"
-    reset_settings_cache()
 
 
 def _fill(docs: list[dict]) -> None:

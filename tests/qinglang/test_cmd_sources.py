@@ -10,21 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core.settings import reset_settings_cache
 from qinglang.cmd_sources import app
 
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("QINGLANG_CONFIG", raising=False)
-    monkeypatch.delenv("QINGLANG_DB", raising=False)
-    monkeypatch.delenv("QINGLANG_BUS", raising=False)
-    monkeypatch.setenv("QINGLANG_DATA_DIR", str(tmp_path / "data"))
-    reset_settings_cache()
-    yield tmp_path / "data"
-    reset_settings_cache()
+pytestmark = pytest.mark.usefixtures("data_dir")
 
 
 def test_import_ls_toggle_and_run(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 
 from console.app import create_app, iter_routes
 from console.deps import Role
+from tests.console.conftest import route_roles
 
 ROLES = [r.value for r in Role]
 HOSTILE = "<script>alert('x')</script>'; DROP TABLE complaint_cases; --"
@@ -34,17 +35,6 @@ def _case(c, **over) -> dict:
     return res.json()
 
 
-def _roles_of(route: APIRoute) -> tuple[str, ...] | None:
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dep = stack.pop()
-        roles = getattr(dep.call, "qinglang_roles", None)
-        if roles is not None:
-            return tuple(roles)
-        stack.extend(dep.dependencies)
-    return None
-
-
 def _routes(app):
     return [r for r in iter_routes(app.routes) if isinstance(r, APIRoute) and r.path.startswith(PREFIXES)]
 
@@ -53,7 +43,7 @@ def test_every_route_checks_roles(app):
     routes = _routes(app)
     assert len(routes) >= 15
     for r in routes:
-        assert _roles_of(r), f"{r.methods} {r.path} has no role check"
+        assert route_roles(r), f"{r.methods} {r.path} has no role check"
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -62,7 +52,7 @@ def test_authorization_matrix(app, client_as, client, role):
     case = _case(admin)
     c = client_as(role)
     for route in _routes(app):
-        wanted = _roles_of(route)
+        wanted = route_roles(route)
         allowed = role == "admin" or role in wanted
         path = route.path.replace("{case_id}", str(case["id"]))
         for method in route.methods:
