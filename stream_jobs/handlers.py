@@ -273,12 +273,7 @@ def handle_hits(ctx: HandlerContext, values: Iterable[dict[str, Any]]) -> list[O
         return []
     _attach_clips(ctx, hits)
     ctx.index.upsert([h.to_json() for h in hits])
-    outs: list[Out] = []
-    for h in hits:
-        alert = ctx.alerts.fold(h)
-        if alert is not None:
-            outs.append((Topic.ALERTS.value, alert.source_id, alert.to_json()))
-    return outs
+    return [(Topic.ALERTS.value, a.source_id, a.to_json()) for a in ctx.alerts.fold_many(hits)]
 
 
 def _attach_clips(ctx: HandlerContext, hits: list[Hit]) -> None:
