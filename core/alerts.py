@@ -12,7 +12,7 @@ import builtins
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from sqlalchemy import JSON, ColumnElement, DateTime, Integer, String, Text, func, select
+from sqlalchemy import JSON, ColumnElement, DateTime, Integer, String, Text, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, Database
@@ -106,8 +106,9 @@ class AlertStore:
             done = set(s.scalars(select(AlertHitRow.hit_id).where(
                 AlertHitRow.hit_id.in_({h.id for h in hits}))).all())
             seq = s.scalar(select(func.max(AlertRow.seq))) or 0
-            latest: dict[tuple[str, str], AlertRow | None] = {}
+            latest = self._latest(s, [h for h in hits if h.id not in done])
             changed: dict[str, AlertRow] = {}
+            links: builtins.list[dict[str, Any]] = []
             for hit in hits:
                 if hit.id in done:
                     continue
@@ -115,21 +116,41 @@ class AlertStore:
                 seq += 1
                 row = self._fold_one(s, hit, seq, latest)
                 changed[row.id] = row
+                links.append({"alert_id": row.id, "hit_id": hit.id, "detected_at": assume_utc(hit.detected_at)})
             s.flush()
+            if links:  # one executemany, not an ORM object per hit
+                s.execute(insert(AlertHitRow.__table__), links)
             return [_to_alert(r) for r in changed.values()]
+
+    def _latest(self, s: Any, hits: Sequence[Hit]) -> dict[tuple[str, str], AlertRow | None]:
+        """The newest alert of each (source, rule) of the batch that a hit could fold into, in one query.
+
+        An alert whose last hit is more than the window before the batch's earliest hit can take
+        none of them, so only newer ones are read (the newest alert of a key decides, as before).
+        """
+        if not hits:
+            return {}
+        keys = {(h.source_id, rule_of(h)) for h in hits}
+        # a day of slack: SQLite keeps the wall clock of whatever zone a hit's time came in
+        since = min(assume_utc(h.detected_at) for h in hits) - self.window - timedelta(days=1)
+        latest: dict[tuple[str, str], AlertRow | None] = dict.fromkeys(keys)
+        rows = s.scalars(select(AlertRow).where(
+            AlertRow.key_source.in_({k[0] for k in keys}), AlertRow.key_rule.in_({k[1] for k in keys}),
+            AlertRow.last_seen >= since,
+        ))
+        for row in rows:
+            key = (row.key_source, row.key_rule)
+            if key in latest:
+                cur = latest[key]
+                if cur is None or assume_utc(row.last_seen) > assume_utc(cur.last_seen):
+                    latest[key] = row
+        return latest
 
     def _fold_one(self, s: Any, hit: Hit, seq: int, latest: dict[tuple[str, str], AlertRow | None]) -> AlertRow:
         rule = rule_of(hit)
         at = assume_utc(hit.detected_at)
         key = (hit.source_id, rule)
-        if key not in latest:
-            latest[key] = s.scalars(
-                select(AlertRow)
-                .where(AlertRow.key_source == hit.source_id, AlertRow.key_rule == rule)
-                .order_by(AlertRow.last_seen.desc())
-                .limit(1)
-            ).first()
-        row = latest[key]
+        row = latest.get(key)
         if row is not None and at - assume_utc(row.last_seen) <= self.window and at >= assume_utc(row.first_seen) - self.window:
             row.count += 1
             row.last_seen = max(assume_utc(row.last_seen), at)
@@ -148,7 +169,6 @@ class AlertStore:
             )
             s.add(row)
             latest[key] = row
-        s.add(AlertHitRow(alert_id=row.id, hit_id=hit.id, detected_at=at))
         return row
 
     # -- reading (console) -----------------------------------------------------

@@ -60,6 +60,15 @@ class Bus(abc.ABC):
         for key, value in items:
             self.produce(topic, key, value)
 
+    def produce_batch(self, records: Iterable[tuple[str, str | None, dict[str, Any]]]) -> None:
+        """Records of several topics, ``(topic, key, value)``; the embedded bus writes them in one
+        transaction (all durable, or none). Order is kept per topic."""
+        by_topic: dict[str, list[tuple[str | None, dict[str, Any]]]] = {}
+        for topic, key, value in records:
+            by_topic.setdefault(str(topic), []).append((key, value))
+        for topic, items in by_topic.items():
+            self.produce_many(topic, items)
+
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Block until every produced record is durable."""
 

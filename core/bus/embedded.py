@@ -165,6 +165,7 @@ class EmbeddedBus(Bus):
                 raise self._conn.error(exc) from exc
         self._rr = itertools.count()
         self._parts: dict[str, int] = {}
+        self._produced = threading.Condition()  # wakes this process's consumers at once on produce
 
     # -- topics --------------------------------------------------------------
     def ensure_topics(self, topics: Iterable[str], partitions: int = 4) -> None:
@@ -225,33 +226,52 @@ class EmbeddedBus(Bus):
             rows.append((part, key, self._encode(topic, value)))
         return rows
 
-    def _append(self, topic: str, rows: list[tuple]) -> None:
-        if not rows:
+    def _append(self, batch: dict[str, list[tuple]]) -> None:
+        """Append rows of one or more topics in one transaction."""
+        batch = {t: rows for t, rows in batch.items() if rows}
+        if not batch:
             return
         ts = _now_ms()
 
         def tx(db: sqlite3.Connection) -> None:
-            nxt: dict[int, int] = {}
-            for part, key, text in rows:
-                if part not in nxt:
+            for topic, rows in batch.items():
+                nxt: dict[int, int] = {}
+                for part in {r[0] for r in rows}:
                     cur = db.execute(
                         "SELECT MAX(off) FROM records WHERE topic = ? AND part = ?", (topic, part)
                     ).fetchone()[0]
                     nxt[part] = 0 if cur is None else cur + 1
-                db.execute(
-                    "INSERT INTO records(topic, part, off, key, value, ts) VALUES (?, ?, ?, ?, ?, ?)",
-                    (topic, part, nxt[part], key, text, ts),
+                params = []
+                for part, key, text in rows:
+                    params.append((topic, part, nxt[part], key, text, ts))
+                    nxt[part] += 1
+                db.executemany(
+                    "INSERT INTO records(topic, part, off, key, value, ts) VALUES (?, ?, ?, ?, ?, ?)", params
                 )
-                nxt[part] += 1
 
         self._conn.write(tx)
+        with self._produced:
+            self._produced.notify_all()
+
+    def wait_produced(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` s, waking early when this process produces (other
+        processes' writes are seen by the consumers' ``data_version`` checks)."""
+        with self._produced:
+            self._produced.wait(timeout)
 
     def produce(self, topic: str, key: str | None, value: dict[str, Any]) -> None:
-        self._append(str(topic), self._rows(str(topic), [(key, value)]))
+        self._append({str(topic): self._rows(str(topic), [(key, value)])})
 
     def produce_many(self, topic: str, items: Iterable[tuple[str | None, dict[str, Any]]]) -> None:
         """All items in one transaction: all durable, or none."""
-        self._append(str(topic), self._rows(str(topic), items))
+        self._append({str(topic): self._rows(str(topic), items)})
+
+    def produce_batch(self, records: Iterable[tuple[str, str | None, dict[str, Any]]]) -> None:
+        """Records of several topics in one transaction: all durable, or none."""
+        by_topic: dict[str, list[tuple[str | None, dict[str, Any]]]] = {}
+        for topic, key, value in records:
+            by_topic.setdefault(str(topic), []).append((key, value))
+        self._append({t: self._rows(t, items) for t, items in by_topic.items()})
 
     # -- offsets -------------------------------------------------------------
     def end_offsets(self, topic: str) -> dict[int, int]:

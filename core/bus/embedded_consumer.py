@@ -109,6 +109,11 @@ class EmbeddedConsumer(Consumer):
         age = time.monotonic() - self._last_hb
         return age > self._lease_ms / 3000 or (len(self._owned) < self._share and age > 0.5)
 
+    def keepalive(self) -> None:
+        """Heartbeat if one is due (call it while handling a long batch, so leases are kept)."""
+        if self._heartbeat_due():
+            self._heartbeat()
+
     # -- Consumer ------------------------------------------------------------
     def _fetch(self, max_records: int) -> list[Record]:
         out: list[Record] = []
@@ -146,9 +151,10 @@ class EmbeddedConsumer(Consumer):
             records = self._fetch(max(1, max_records))
             if records or time.monotonic() >= deadline:
                 return records
-            # Sleep until another connection commits (data_version changes) or a heartbeat is due.
+            # Sleep until another connection commits (data_version changes) or a heartbeat is due;
+            # a produce in this process wakes the wait at once.
             while time.monotonic() < deadline and not self._heartbeat_due():
-                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                self.bus.wait_produced(min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 2, 0.1)
                 if self._data_version() != self._version:
                     break

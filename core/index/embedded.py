@@ -227,27 +227,44 @@ class EmbeddedIndex(HitIndex):
         rows = [(self._row(d), _searchable_text(d)) for d in docs]
         if not rows:
             return 0
-        cols = ("id", "ts", "day", *FACET_FIELDS, "doc")
+        cols = ("n", "id", "ts", "day", *FACET_FIELDS, "doc")
         insert = f"INSERT INTO hits({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        update = f"UPDATE hits SET {', '.join(c + ' = ?' for c in cols[1:])} WHERE n = ?"
+        update = f"UPDATE hits SET {', '.join(c + ' = ?' for c in cols[2:])} WHERE n = ?"
+        latest = {row[0]: (row, toks) for row, toks in rows}  # a batch may repeat an id: the last one wins
+        width = len(FACET_FIELDS)
 
         def tx(db: sqlite3.Connection) -> int:
             db.execute("BEGIN IMMEDIATE")
             try:
+                ids = list(latest)
+                found: dict[str, tuple[Any, ...]] = {}
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i : i + 500]
+                    for r in db.execute(
+                        f"SELECT id, n, day, {', '.join(FACET_FIELDS)} FROM hits "
+                        f"WHERE id IN ({', '.join('?' * len(chunk))})",
+                        chunk,
+                    ):
+                        found[r[0]] = r[1:]
+                nxt = (db.execute("SELECT MAX(n) FROM hits").fetchone()[0] or 0) + 1
                 deltas: Counter = Counter()
-                for row, toks in rows:
-                    found = db.execute(
-                        f"SELECT n, day, {', '.join(FACET_FIELDS)} FROM hits WHERE id = ?", (row[0],)
-                    ).fetchone()
-                    summary.add(deltas, row[2], row[3 : 3 + len(FACET_FIELDS)], +1)
-                    if found:
-                        n = found[0]
-                        summary.add(deltas, found[1], found[2:], -1)
-                        db.execute(update, (*row[1:], n))
-                        db.execute("DELETE FROM hits_fts WHERE rowid = ?", (n,))
+                inserts, updates, stale, fts = [], [], [], []
+                for hit_id, (row, toks) in latest.items():
+                    summary.add(deltas, row[2], row[3 : 3 + width], +1)
+                    old = found.get(hit_id)
+                    if old:
+                        n = old[0]
+                        summary.add(deltas, old[1], old[2:], -1)
+                        updates.append((*row[1:], n))
+                        stale.append((n,))
                     else:
-                        n = db.execute(insert, row).lastrowid
-                    db.execute("INSERT INTO hits_fts(rowid, tokens) VALUES (?, ?)", (n, toks))
+                        n, nxt = nxt, nxt + 1
+                        inserts.append((n, *row))
+                    fts.append((n, toks))
+                db.executemany(update, updates)
+                db.executemany("DELETE FROM hits_fts WHERE rowid = ?", stale)
+                db.executemany(insert, inserts)
+                db.executemany("INSERT INTO hits_fts(rowid, tokens) VALUES (?, ?)", fts)
                 summary.apply(db, deltas)
             except BaseException:
                 db.execute("ROLLBACK")

@@ -160,3 +160,34 @@ def test_errors_are_mapped(tmp_path: Path) -> None:
     with pytest.raises(BusUnavailable):
         c.poll()
     bus.close()
+
+
+def test_produce_batch_writes_several_topics_in_one_transaction(tmp_path: Path) -> None:
+    from core.errors import RecordTooLarge
+
+    bus = EmbeddedBus(str(tmp_path / "bus.db"), max_record_bytes=200)
+    bus.produce_batch([("a", "k", {"i": 0}), ("b", "k", {"i": 1}), ("a", "k", {"i": 2})])
+    with pytest.raises(RecordTooLarge):  # one bad record: nothing of the batch is written
+        bus.produce_batch([("a", "k", {"i": 3}), ("b", "k", {"x": "y" * 500})])
+    with bus.consumer("g", ["a"]) as ca, bus.consumer("g", ["b"]) as cb:
+        assert [r.value["i"] for r in drain(ca, 2)] == [0, 2]  # produce order kept per key
+        assert [r.value["i"] for r in drain(cb, 1)] == [1]
+    bus.close()
+
+
+def test_keepalive_keeps_the_leases_of_a_long_batch(tmp_path: Path) -> None:
+    import time
+
+    bus = EmbeddedBus(str(tmp_path / "bus.db"), lease_seconds=0.6)
+    bus.produce_many("t", [(f"k{i}", {"i": i}) for i in range(10)])
+    slow = bus.consumer("g", ["t"])
+    got = drain(slow, 10, wait=5)
+    for _ in range(10):  # a batch that outlives the lease, heartbeating as it goes
+        time.sleep(0.1)
+        slow.keepalive()
+    with bus.consumer("g", ["t"]) as other:
+        assert other.poll(max_records=100, timeout=0.2) == []  # nothing taken over
+    slow.commit(got)
+    assert bus.lag("g", ["t"]) == 0
+    slow.close()
+    bus.close()

@@ -61,3 +61,27 @@ def test_crash_before_commit_replays_without_duplicates(services, crash_at):
     else:
         assert len(texts) == 5  # saved state records the offsets it includes: replay is skipped
     assert len({t["id"] for t in texts}) == 5  # ... always with the same deterministic ids
+
+
+def test_slow_records_shrink_the_batch_and_fast_ones_grow_it_back():
+    stage = Stage("samples", Topic.SAMPLES.value)
+    assert stage.limit() == stage.batch
+    stage.observe(10, 5.0)  # half a second per record
+    assert stage.limit() < stage.batch
+    for _ in range(20):
+        stage.observe(100, 0.01)
+    assert stage.limit() == stage.batch
+
+
+def test_a_large_backlog_is_handled_in_batches_with_every_text_once(services):
+    for i in range(450):
+        s = _comment(i, f"第{i}条评论")
+        services.bus.produce(Topic.SAMPLES.value, s.key(), s.to_json())
+    runner = EmbeddedRunner(services)
+    try:
+        runner.run_until_idle(timeout=120)
+        assert runner.lag() == 0
+    finally:
+        runner.close()
+    texts = topic_values(services, Topic.TEXTS.value)
+    assert sorted(t["sample_id"] for t in texts) == sorted(f"smp-{i}" for i in range(450))
