@@ -93,7 +93,7 @@ class EmbeddedRunner:
                 if keepalive is not None:
                     keepalive()
         if outs:
-            self.bus.produce_batch(outs)
+            self._produce(stage, outs)
         self.bus.flush()
         self.state.save(stage.name, states)
         consumer.commit(records)
@@ -102,6 +102,26 @@ class EmbeddedRunner:
         RECORDS.labels(stage.name).inc(len(records))
         LATENCY.labels(stage.name).observe(spent)
         return len(records)
+
+    def _produce(self, stage: Stage, outs: list[Out]) -> None:
+        """Write a batch's outputs in one go; an output the bus refuses goes to the dead-letter topic."""
+        try:
+            self.bus.produce_batch(outs)
+            return
+        except ServiceUnavailable:
+            raise
+        except QinglangError:
+            pass  # some output is unacceptable (e.g. too large): find it, keep the rest
+        for topic, key, value in outs:
+            try:
+                self.bus.produce(topic, key, value)
+            except ServiceUnavailable:
+                raise
+            except QinglangError as exc:
+                DEAD.labels(stage.name).inc()
+                log.warning("output to %s refused by the bus: %s", topic, exc.message)
+                summary = {"topic": topic, "id": value.get("id"), "bytes": len(repr(value))}
+                self.bus.produce(*dead_letter(topic, key, summary, stage.name, f"output refused: {exc.message}"))
 
     def _one(self, stage: Stage, rec: Record, states: dict[str, tuple[dict[str, Any], int]]) -> list[Out]:
         try:

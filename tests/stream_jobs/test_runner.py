@@ -85,3 +85,24 @@ def test_a_large_backlog_is_handled_in_batches_with_every_text_once(services):
         runner.close()
     texts = topic_values(services, Topic.TEXTS.value)
     assert sorted(t["sample_id"] for t in texts) == sorted(f"smp-{i}" for i in range(450))
+
+
+def test_an_output_the_bus_refuses_goes_to_dead_letter_and_the_stage_goes_on(services):
+    from core.bus import open_bus
+
+    huge = _comment(1, "超长评论" * 130_000)  # over the 1 MiB record limit of the runner's bus
+    small = _comment(2, "正常评论")
+    roomy = open_bus(services.settings.bus_url, max_record_bytes=16 * 1024 * 1024)
+    for s in (huge, small):
+        roomy.produce(Topic.SAMPLES.value, s.key(), s.to_json())
+    roomy.close()
+    runner = EmbeddedRunner(services)
+    try:
+        runner.run_until_idle(timeout=60)
+        assert runner.lag() == 0
+    finally:
+        runner.close()
+    texts = topic_values(services, Topic.TEXTS.value)
+    assert [t["sample_id"] for t in texts] == ["smp-2"]
+    dead = topic_values(services, Topic.DEAD_LETTER.value)
+    assert len(dead) == 1 and "output refused" in dead[0]["reason"]
