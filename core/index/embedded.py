@@ -327,6 +327,7 @@ class EmbeddedIndex(HitIndex):
         split: tuple[str | None, str | None, list[tuple[int | None, int | None]]] | None,
     ) -> SearchResult:
         db.execute("BEGIN")  # one snapshot for the page, the total and the facets
+        src: str | None
         try:
             cond = " AND ".join(where) or "1"
             if split is not None:
@@ -337,6 +338,7 @@ class EmbeddedIndex(HitIndex):
                 # Materialise the filtered set once (FTS matches first, then the filters on
                 # those rows); page, total, facets and histogram all read from it.
                 db.execute("DELETE FROM temp.sel")
+                src = "sel"
                 if expr:
                     db.execute("DELETE FROM temp.fts")
                     db.execute("INSERT INTO temp.fts(n) SELECT rowid FROM hits_fts WHERE hits_fts MATCH ?", (expr,))
@@ -346,10 +348,15 @@ class EmbeddedIndex(HitIndex):
                         params,
                     )
                 else:
-                    db.execute(f"INSERT INTO temp.sel(n) SELECT n FROM hits WHERE {cond}", params)
-                src, page_cond, page_params = "temp.sel s CROSS JOIN hits h ON h.n = s.n", "h.n IN temp.sel", []
-                total = db.execute("SELECT COUNT(*) FROM temp.sel").fetchone()[0]
-                facets, per_day = self._counts(db, src, query)
+                    # Filters only: one grouped scan gives total, facets and days together.
+                    total, facets, per_day = self._grouped_counts(db, cond, params, query)
+                    src = None
+                if src is None:
+                    page_cond, page_params = cond, list(params)
+                else:
+                    src, page_cond, page_params = "temp.sel s CROSS JOIN hits h ON h.n = s.n", "h.n IN temp.sel", []
+                    total = db.execute("SELECT COUNT(*) FROM temp.sel").fetchone()[0]
+                    facets, per_day = self._counts(db, src, query)
             if after is not None:
                 page_cond += " AND (ts, id) < (?, ?)"
                 page_params += [after[0], after[1]]
@@ -368,6 +375,24 @@ class EmbeddedIndex(HitIndex):
             per_day=per_day,
             cursor=encode_cursor(rows[-1][1], rows[-1][2]) if more and rows else None,
         )
+
+    @staticmethod
+    def _grouped_counts(db: sqlite3.Connection, cond: str, params: list[Any], query: HitQuery) -> tuple[int, dict, dict]:
+        cols = list(FACET_FIELDS) if query.facets else []
+        group = ", ".join(cols + ["day"])
+        facet_acc: dict[str, dict[str, int]] = {f: {} for f in cols}
+        per_day: dict[str, int] = {}
+        total = 0
+        for row in db.execute(f"SELECT {group}, COUNT(*) FROM hits WHERE {cond} GROUP BY {group}", params):
+            n = int(row[-1])
+            total += n
+            for f, value in zip(cols, row, strict=False):
+                if value is not None:
+                    acc = facet_acc[f]
+                    acc[str(value)] = acc.get(str(value), 0) + n
+            per_day[str(row[len(cols)])] = per_day.get(str(row[len(cols)]), 0) + n
+        facets = {f: dict(sorted(acc.items(), key=lambda kv: (-kv[1], kv[0]))) for f, acc in facet_acc.items()}
+        return total, facets, (dict(sorted(per_day.items())) if query.histogram else {})
 
     @staticmethod
     def _counts(db: sqlite3.Connection, src: str, query: HitQuery) -> tuple[dict, dict]:
