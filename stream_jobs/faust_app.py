@@ -100,7 +100,20 @@ class Jobs:
         for topic, key, value in outs:
             by_topic.setdefault(topic, []).append((key, value))
         for topic, items in by_topic.items():
-            self.bus.produce_many(topic, items)
+            try:
+                self.bus.produce_many(topic, items)
+            except ServiceUnavailable:
+                raise
+            except QinglangError:  # an output the bus refuses (e.g. too large): dead-letter it, keep the rest
+                for key, value in items:
+                    try:
+                        self.bus.produce(topic, key, value)
+                    except ServiceUnavailable:
+                        raise
+                    except QinglangError as exc:
+                        log.warning("output to %s refused by the bus: %s", topic, exc.message)
+                        summary = {"topic": topic, "id": value.get("id"), "bytes": len(repr(value))}
+                        self.bus.produce(*dead_letter(topic, key, summary, "write", f"output refused: {exc.message}"))
 
     def samples(self, batch: list[tuple[int, str | None, Any]], states: dict[str, dict[str, Any]]
                 ) -> tuple[list[Out], dict[str, dict[str, Any]]]:
