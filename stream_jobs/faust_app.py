@@ -37,7 +37,7 @@ from typing import Any, Callable
 from core.errors import ConfigError, QinglangError, ServiceUnavailable
 from core.events import Topic
 from core.settings import Settings
-from stream_jobs.handlers import Out, dead_letter, handle_hits, handle_sample, handle_text
+from stream_jobs.handlers import Out, dead_letter, handle_hits, handle_sample, handle_text, refused_output
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,7 @@ class Jobs:
                         raise
                     except QinglangError as exc:
                         log.warning("output to %s refused by the bus: %s", topic, exc.message)
-                        summary = {"topic": topic, "id": value.get("id"), "bytes": len(repr(value))}
-                        self.bus.produce(*dead_letter(topic, key, summary, "write", f"output refused: {exc.message}"))
+                        self.bus.produce(*refused_output(topic, key, value, "write", exc.message))
 
     def samples(self, batch: list[tuple[int, str | None, Any]], states: dict[str, dict[str, Any]]
                 ) -> tuple[list[Out], dict[str, dict[str, Any]]]:

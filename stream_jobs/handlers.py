@@ -301,3 +301,13 @@ def dead_letter(original_topic: str, key: str | None, value: Any, handler: str, 
         record_key=key, handler=handler, reason=reason, original=value, failed_at=utcnow(),
     )
     return (Topic.DEAD_LETTER.value, key, dl.to_json())
+
+
+def refused_output(topic: str, key: str | None, value: dict[str, Any], stage: str, reason: str) -> Out:
+    """A dead letter for an output the bus would not take (e.g. over the record limit).
+
+    The original is too big (or otherwise unacceptable) to carry, so the dead letter
+    holds its topic, id and size.
+    """
+    summary = {"topic": topic, "id": value.get("id"), "bytes": len(repr(value))}
+    return dead_letter(topic, key, summary, stage, f"output refused: {reason}")

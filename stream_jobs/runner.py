@@ -24,7 +24,7 @@ from core.errors import QinglangError, ServiceUnavailable
 from core.events import Topic
 from core.services import Services
 from stream_jobs.context import HandlerContext
-from stream_jobs.handlers import Out, dead_letter, handle_hits, handle_sample, handle_text
+from stream_jobs.handlers import Out, dead_letter, handle_hits, handle_sample, handle_text, refused_output
 from stream_jobs.state import SqliteStateStore
 
 log = logging.getLogger(__name__)
@@ -120,8 +120,7 @@ class EmbeddedRunner:
             except QinglangError as exc:
                 DEAD.labels(stage.name).inc()
                 log.warning("output to %s refused by the bus: %s", topic, exc.message)
-                summary = {"topic": topic, "id": value.get("id"), "bytes": len(repr(value))}
-                self.bus.produce(*dead_letter(topic, key, summary, stage.name, f"output refused: {exc.message}"))
+                self.bus.produce(*refused_output(topic, key, value, stage.name, exc.message))
 
     def _one(self, stage: Stage, rec: Record, states: dict[str, tuple[dict[str, Any], int]]) -> list[Out]:
         try:
