@@ -3,8 +3,8 @@
 One agent per handler of stream_jobs/handlers.py (samples, texts, hits); each
 is a thin ``async for`` shell: for each event, run the SAME handler function
 the embedded runner calls (in a worker thread, it blocks), write the outputs
-with the kafka-python bus (acks=all, waits for every ack), and only then let
-Faust ack the event, so an offset is committed only after everything derived
+with the kafka-python bus (acks=all, waits for every ack), and only then ack
+the events, so an offset is committed only after everything derived
 from it is durable (Faust also flushes its own producer,
 the table changelog, before each commit).
 
@@ -16,8 +16,12 @@ the table changelog, before each commit).
   and the original; a backing service that is down (Elasticsearch stopped,
   broker restarting) makes the agent back off and retry the same batch.
 - Several workers share the partitions through the consumer group (the app id).
-- One event at a time: ``stream.take_events`` batches stalled after a rebalance
-  between two workers (faust-streaming 0.15.3), so the agents do not batch.
+- Batches, one agent instance each: ``batches`` takes up to BATCH_MAX events (or what came
+  within BATCH_WITHIN s) and the agent acks them, in order, only after the handler's outputs
+  are durable. Never several instances of an agent: faust commits up to the end of the first
+  run of consecutive acked offsets, so out-of-order acks could commit past an event still in
+  flight; and never faust's auto-ack, which acks the current event(s) when the agent body
+  raises or is cancelled. A failed batch is retried with backoff, never acked.
 
 Run one worker: ``qinglang jobs --distributed`` or ``python -m stream_jobs.faust_app``.
 """
@@ -31,8 +35,9 @@ import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
 from core.errors import ConfigError, QinglangError, ServiceUnavailable
 from core.events import Topic
@@ -41,8 +46,12 @@ from stream_jobs.handlers import Out, dead_letter, handle_hits, handle_sample, h
 
 log = logging.getLogger(__name__)
 
+Row = tuple[int, bytes | None, bytes | None]  # offset, key, value of a consumed record
+Wire = tuple[str, bytes | None, bytes]  # topic name on the broker, key, value of an output
+
 APP_ID = "qinglang-jobs"
-CONCURRENCY = 4  # instances of the stateless agents (texts, hits) per worker
+BATCH_MAX = 500  # events per handler call
+BATCH_WITHIN = 0.05  # seconds to wait for more events once the first of a batch arrived
 
 
 def _decode(raw: bytes | None) -> Any:
@@ -56,6 +65,55 @@ def _decode(raw: bytes | None) -> Any:
 
 def _key(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode("utf-8", "replace")
+
+
+async def batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
+    """Yield the stream's events in batches: up to ``max_``, or those that came within ``within`` s.
+
+    The stream is switched to manual acks (``noack``): the caller acks a batch only after its
+    outputs are durable. Faust's own ``take_events`` acks a batch when the loop body exits, even
+    by an exception or a cancellation (a rebalance, a stop), which would commit unprocessed events.
+    """
+    loop = asyncio.get_running_loop()
+    manual = stream.noack()
+    events = manual.events().__aiter__()
+    queue = getattr(getattr(manual, "channel", None), "queue", None)  # what the stream has buffered
+
+    def buffered() -> bool:
+        return queue is not None and not queue.empty()
+
+    pending: asyncio.Task[Any] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = loop.create_task(events.__anext__())
+            try:
+                batch = [await pending]
+            except StopAsyncIteration:
+                return
+            pending = None
+            deadline = loop.time() + within
+            while len(batch) < max_:
+                try:
+                    if buffered():  # the common case under load: no task, no timer
+                        batch.append(await events.__anext__())
+                        continue
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    pending = loop.create_task(events.__anext__())
+                    done, _ = await asyncio.wait({pending}, timeout=remaining)
+                    if not done:
+                        break  # keep the pending read for the next batch
+                    batch.append(pending.result())
+                    pending = None
+                except StopAsyncIteration:
+                    yield batch
+                    return
+            yield batch
+    finally:
+        if pending is not None:
+            pending.cancel()
 
 
 def _guard(stage: str, topic: str, key: str | None, value: Any, fn: Callable[[], list[Out]]) -> list[Out]:
@@ -95,31 +153,39 @@ class Jobs:
         self.bus.ensure_topics([t.value for t in Topic], partitions=settings.kafka_partitions)
         self.ctx = HandlerContext.from_services(self.services)
 
-    def write(self, outs: list[Out]) -> None:
-        by_topic: dict[str, list[tuple[str | None, dict[str, Any]]]] = {}
-        for topic, key, value in outs:
-            by_topic.setdefault(topic, []).append((key, value))
-        for topic, items in by_topic.items():
-            try:
-                self.bus.produce_many(topic, items)
-            except ServiceUnavailable:
-                raise
-            except QinglangError:  # an output the bus refuses (e.g. too large): dead-letter it, keep the rest
-                for key, value in items:
-                    try:
-                        self.bus.produce(topic, key, value)
-                    except ServiceUnavailable:
-                        raise
-                    except QinglangError as exc:
-                        log.warning("output to %s refused by the bus: %s", topic, exc.message)
-                        self.bus.produce(*refused_output(topic, key, value, "write", exc.message))
+    def encode(self, outs: list[Out]) -> list[Wire]:
+        """Outputs as (topic name on the broker, key, value) bytes for the worker's producer.
 
-    def samples(self, batch: list[tuple[int, str | None, Any]], states: dict[str, dict[str, Any]]
-                ) -> tuple[list[Out], dict[str, dict[str, Any]]]:
-        """Fold a batch of samples; ``states`` (key -> {state, offset}) is updated and returned."""
+        An output the bus would refuse (e.g. over the record limit) becomes a dead letter here,
+        so one oversized record never blocks the batch it came with.
+        """
+        wire: list[Wire] = []
+        for topic, key, value in outs:
+            try:
+                data = self.bus.encode(topic, value)
+            except QinglangError as exc:
+                log.warning("output to %s refused: %s", topic, exc.message)
+                topic, key, value = refused_output(topic, key, value, "write", exc.message)
+                data = self.bus.encode(topic, value)
+            wire.append((self.bus.name(topic), None if key is None else key.encode("utf-8"), data))
+        return wire
+
+    def write(self, outs: list[Out]) -> None:
+        """Write outputs with the kafka-python bus, synchronously (tools and tests; the agents use ``send``)."""
+        by_topic: dict[str, list[tuple[str | None, dict[str, Any]]]] = {}
+        for name, key, data in self.encode(outs):
+            topic = name.removeprefix(self.bus.prefix)
+            by_topic.setdefault(topic, []).append((None if key is None else key.decode("utf-8"), json.loads(data)))
+        for topic, items in by_topic.items():
+            self.bus.produce_many(topic, items)
+
+    def samples(self, batch: list[Row], states: dict[str, dict[str, Any]]
+                ) -> tuple[list[Wire], dict[str, dict[str, Any]]]:
+        """Fold a batch of samples; returns the outputs and the changed states (key -> {state, offset})."""
         outs: list[Out] = []
         changed: dict[str, dict[str, Any]] = {}
-        for offset, key, value in batch:
+        for offset, raw_key, raw in batch:
+            key, value = _key(raw_key), _decode(raw)
             k = key or ""
             saved = changed.get(k) or states.get(k) or {}
             if offset <= int(saved.get("offset", -1)):
@@ -131,18 +197,18 @@ class Jobs:
                 return got
 
             outs.extend(_guard("samples", Topic.SAMPLES.value, key, value, run))
-        self.write(outs)
-        return outs, changed
+        return self.encode(outs), changed
 
-    def texts(self, batch: list[tuple[int, str | None, Any]]) -> list[Out]:
+    def texts(self, batch: list[Row]) -> list[Wire]:
         outs: list[Out] = []
-        for _, key, value in batch:
-            outs.extend(_guard("texts", Topic.TEXTS.value, key, value, lambda v=value: handle_text(self.ctx, v)))
-        self.write(outs)
-        return outs
+        for _, raw_key, raw in batch:
+            key, value = _key(raw_key), _decode(raw)
+            outs.extend(_guard("texts", Topic.TEXTS.value, key, value, partial(handle_text, self.ctx, value)))
+        return self.encode(outs)
 
-    def hits(self, batch: list[tuple[int, str | None, Any]]) -> list[Out]:
-        values = [v for _, _, v in batch]
+    def hits(self, batch: list[Row]) -> list[Wire]:
+        decoded = [(_key(k), _decode(v)) for _, k, v in batch]
+        values = [v for _, v in decoded]
         try:
             if not all(isinstance(v, dict) for v in values):
                 raise ValueError("a record is not a JSON object")
@@ -151,18 +217,65 @@ class Jobs:
             raise
         except Exception:  # a bad hit in the batch: handle them one by one, dead-letter the bad ones
             outs = []
-            for _, key, value in batch:
-                outs.extend(_guard("hits", Topic.HITS.value, key, value, lambda v=value: handle_hits(self.ctx, [v])))
-        self.write(outs)
-        return outs
+            for key, value in decoded:
+                outs.extend(_guard("hits", Topic.HITS.value, key, value, partial(handle_hits, self.ctx, [value])))
+        return self.encode(outs)
 
     def close(self) -> None:
         self.services.close()
 
 
+FETCH_MAX_WAIT_MS = 100
+
+
+def _patch_faust() -> None:
+    """Two fixes to faust-streaming 0.15 / aiokafka 0.14 that the agents rely on (idempotent).
+
+    - Seek: after every rebalance faust seeks each partition to its committed offset, but
+      aiokafka's ``seek_to_committed`` skips a partition whose committed offset is missing or 0,
+      leaving it at its old fetch position. Records fetched before the rebalance and then
+      dropped from the agents' buffers (faust clears them) were never read again: a loss on
+      fresh topics, and a group that never drained when the last records' commit was forgotten
+      (faust forgets acked-but-uncommitted offsets on revoke). Such partitions now go back to
+      their first offset, so everything not committed is delivered again.
+    - Fetch wait: faust builds its consumer with ``fetch_max_wait_ms=1500`` and no setting for
+      it. aiokafka leaves partitions that still have buffered records out of the next fetch, so a
+      fetch for the others (say, the next stage's topic while this one drains) sat on the broker
+      for 1.5 s: 1-1.5 s stalls per hop, p99 5 s over three topics. Now 100 ms.
+    """
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    if getattr(AIOKafkaConsumerThread, "qinglang_patched", False):
+        return
+    create_consumer = AIOKafkaConsumerThread._create_worker_consumer
+
+    def _create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = create_consumer(self, transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by aiokafka when its fetcher starts
+        return consumer
+
+    async def seek_to_committed(self: Any) -> Any:
+        consumer = self._ensure_consumer()
+
+        async def seek() -> Any:
+            committed = await consumer.seek_to_committed()
+            never = [tp for tp, offset in committed.items() if not offset]  # None or 0
+            if never:
+                await consumer.seek_to_beginning(*never)
+            return committed
+
+        return await self.call_thread(seek)
+
+    AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
+    AIOKafkaConsumerThread.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
+    AIOKafkaConsumerThread.qinglang_patched = True  # type: ignore[attr-defined]
+
+
 def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None = None) -> Any:
     """The Faust app with its three agents and the media-state table."""
     import faust
+
+    _patch_faust()
 
     jobs = jobs or Jobs(settings)
     bus = jobs.bus
@@ -180,14 +293,15 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
         broker_commit_interval=1.0,
         broker_session_timeout=10.0,  # a killed worker's partitions move on within ~10 s
         broker_heartbeat_interval=3.0,
-        producer_acks=-1,
+        producer_acks=-1,  # outputs: acks=all (not idempotent outside transactions; ids dedupe a retry)
+        producer_max_request_size=max(bus.max_record_bytes + 64 * 1024, 1024 * 1024),
         # on a rebalance, don't wait for buffered events: what is not committed is delivered again
         stream_wait_empty=False,
         key_serializer="raw",
         value_serializer="raw",
     )
     app.qinglang_datadir = datadir  # type: ignore[attr-defined]
-    executor = ThreadPoolExecutor(max_workers=1 + 2 * CONCURRENCY, thread_name_prefix="qinglang-jobs")
+    executor = ThreadPoolExecutor(max_workers=3, thread_name_prefix="qinglang-jobs")  # one per agent
 
     def topic(name: Topic) -> Any:
         return app.topic(bus.name(name.value), key_type=bytes, value_type=bytes, partitions=parts)
@@ -196,53 +310,85 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
     # and a dict value type breaks recovery (it calls dict.from_data), which then hangs for good.
     media = app.Table("media-state", default=None, partitions=parts, key_type=bytes, value_type=bytes)
 
+    async def send(wire: list[Wire]) -> None:
+        """Write outputs with the worker's producer (aiokafka, acks=all) and wait for every ack."""
+        producer = app.producer
+        futures = [await producer.send(name, key, value, None, None, None) for name, key, value in wire]
+        if futures:
+            await asyncio.gather(*futures)
+
     async def retrying(fn: Callable[..., Any], *args: Any) -> Any:
-        """Run a blocking step in a thread; a down service means back off and run it again."""
+        """Run a blocking step in a thread and send its outputs, until both succeed.
+
+        A failure means back off and run the step again (its handlers are idempotent). A down
+        service (ServiceUnavailable) is expected and logged as a warning; anything else (e.g. the
+        broker refusing a send) is logged with its traceback. Either way the batch stays unacked,
+        so nothing is skipped.
+        """
         from stream_jobs.runner import DEAD, LATENCY, RECORDS
 
         loop = asyncio.get_running_loop()
         delay = 0.5
         stage = fn.__name__
+        dead_topic = bus.name(Topic.DEAD_LETTER.value)
         while True:
             try:
                 t0 = time.monotonic()
                 result = await loop.run_in_executor(executor, fn, *args)
-                outs = result[0] if isinstance(result, tuple) else result
+                wire: list[Wire] = result[0] if isinstance(result, tuple) else result
+                t1 = time.monotonic()
+                await send(wire)
+                log.debug("%s: %d in, %d out, step %.3f s, send %.3f s",
+                          stage, len(args[0]), len(wire), t1 - t0, time.monotonic() - t1)
                 RECORDS.labels(stage).inc(len(args[0]))
-                DEAD.labels(stage).inc(sum(1 for t, _, _ in outs if t == Topic.DEAD_LETTER.value))
+                DEAD.labels(stage).inc(sum(1 for t, _, _ in wire if t == dead_topic))
                 LATENCY.labels(stage).observe(time.monotonic() - t0)
                 return result
             except ServiceUnavailable as exc:
                 log.warning("%s; retrying the batch in %.1f s", exc.message, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 15.0)
+            except Exception:
+                log.exception("%s failed; retrying the batch in %.1f s", stage, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
 
-    def rows(events: list[Any]) -> list[tuple[int, str | None, Any]]:
-        return [(e.message.offset, _key(e.key), _decode(e.value)) for e in events]
+    def rows(events: list[Any]) -> list[Row]:
+        return [(e.message.offset, e.key, e.value) for e in events]
+
+    async def ack(stream: Any, events: list[Any]) -> None:
+        for event in events:
+            await stream.ack(event)
 
     @app.agent(topic(Topic.SAMPLES), name="samples")
     async def samples_agent(stream: Any) -> None:
-        async for event in stream.events():  # acked (and later committed) after the body ran
-            k = _key(event.key) or ""
-            raw_key = k.encode("utf-8")
-            state = _decode(media.data.get(raw_key))
-            _, changed = await retrying(jobs.samples, rows([event]), {k: state} if state else {})
-            for entry in changed.values():  # JSON bytes in the table (and its changelog)
-                raw = json.dumps(entry, ensure_ascii=False).encode("utf-8")
+        async for events in batches(stream, BATCH_MAX, BATCH_WITHIN):
+            batch = rows(events)
+            states: dict[str, Any] = {}
+            partition: dict[str, int] = {}
+            for event in events:
+                k = _key(event.key) or ""
+                partition[k] = event.message.partition
+                if k not in states:
+                    state = _decode(media.data.get(k.encode("utf-8")))
+                    if state:
+                        states[k] = state
+            _, changed = await retrying(jobs.samples, batch, states)
+            for k, entry in changed.items():  # JSON bytes in the table (and its changelog)
+                raw_key, raw = k.encode("utf-8"), json.dumps(entry, ensure_ascii=False).encode("utf-8")
                 media.data[raw_key] = raw
-                media.send_changelog(event.message.partition, raw_key, raw)
+                media.send_changelog(partition[k], raw_key, raw)
+            await ack(stream, events)
 
-    # texts and hits carry no per-key state: several instances overlap their I/O waits (Kafka acks,
-    # Elasticsearch requests); faust commits only up to the lowest offset not yet acked.
-    @app.agent(topic(Topic.TEXTS), name="texts", concurrency=CONCURRENCY)
+    @app.agent(topic(Topic.TEXTS), name="texts")
     async def texts_agent(stream: Any) -> None:
-        async for event in stream.events():
-            await retrying(jobs.texts, rows([event]))
+        async for events in batches(stream, BATCH_MAX, BATCH_WITHIN):
+            await retrying(jobs.texts, rows(events))
+            await ack(stream, events)
 
-    @app.agent(topic(Topic.HITS), name="hits", concurrency=CONCURRENCY)
+    @app.agent(topic(Topic.HITS), name="hits")
     async def hits_agent(stream: Any) -> None:
-        async for event in stream.events():
-            await retrying(jobs.hits, rows([event]))
+        async for events in batches(stream, BATCH_MAX, BATCH_WITHIN):
+            await retrying(jobs.hits, rows(events))
+            await ack(stream, events)
 
     return app
 
@@ -261,10 +407,16 @@ def run_worker(settings: Settings, *, loglevel: str = "warning", metrics_port: i
         from prometheus_client import start_http_server
 
         start_http_server(port)
+    class Worker(faust.Worker):  # type: ignore[misc]
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            # mode leaves the root logger at DEBUG whatever the level asked for, so every
+            # aiokafka debug call builds a log record (~5% of a worker's CPU) only to drop it
+            logger.setLevel(logging.getLevelName(loglevel.upper()) if isinstance(loglevel, str) else loglevel)
+
     jobs = Jobs(settings)
     app = make_app(settings, jobs)
     try:
-        faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+        Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
     finally:
         jobs.close()
         shutil.rmtree(app.qinglang_datadir, ignore_errors=True)

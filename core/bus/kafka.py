@@ -134,7 +134,8 @@ class KafkaBus(Bus):
             self.ensure_topics([topic], self.default_partitions)
 
     # -- producing -----------------------------------------------------------
-    def _encode(self, topic: str, value: dict[str, Any]) -> bytes:
+    def encode(self, topic: str, value: dict[str, Any]) -> bytes:
+        """The record value as sent: compact UTF-8 JSON; BadInput or RecordTooLarge when it can't be."""
         if not isinstance(value, dict):
             raise BadInput(
                 f"record value for {topic} must be a JSON object (dict), not {type(value).__name__}",
@@ -177,7 +178,7 @@ class KafkaBus(Bus):
         from kafka.errors import KafkaError
 
         topic = str(topic)
-        encoded = [(key, self._encode(topic, value)) for key, value in items]  # validate all first
+        encoded = [(key, self.encode(topic, value)) for key, value in items]  # validate all first
         if not encoded:
             return
         self._ensure(topic)

@@ -1,4 +1,4 @@
-"""An output that Kafka refuses (too large) becomes a dead letter; the worker goes on."""
+"""An output that Kafka would refuse (too large) becomes a dead letter; the rest of the batch goes on."""
 
 from __future__ import annotations
 
