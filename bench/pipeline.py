@@ -1,10 +1,10 @@
 """`qinglang bench pipeline`: end-to-end rate and sample-to-searchable latency, embedded and distributed.
 
 For each mode (embedded: SQLite bus + runner + FTS5 index; distributed: Kafka +
-one Faust worker + Elasticsearch) with page-text samples (every 4th plants a
+Faust workers, one per core by default (QINGLANG_BENCH_WORKERS), + Elasticsearch) with page-text samples (every 4th plants a
 violation):
 
-- throughput: a backlog of N samples, timed from the first produce until every
+- throughput: a backlog of N samples (10,000; 2,000 with --quick), timed from the first produce until every
   stage has committed everything and every hit is searchable -> samples/s;
 - latency: samples produced at a fixed rate (1,000/s by default) while the
   pipeline runs; each hit's latency is the time it was first seen by a search
@@ -65,7 +65,8 @@ class _Mode:
         self.services.bus.ensure_topics([t.value for t in Topic], partitions=self.settings.kafka_partitions)
         self._runner: Any = None
         self._threads: list[threading.Thread] = []
-        self._worker: Any = None
+        self._workers: list[Any] = []
+        self.workers = _workers() if name == "distributed" else 0
 
     def start(self) -> None:
         if self.name == "embedded":
@@ -74,9 +75,13 @@ class _Mode:
             self._runner = EmbeddedRunner(self.services)
             self._threads = self._runner.start()
         else:
-            from qinglang.distributed import start_worker
+            from qinglang.distributed import start_worker, wait_for
 
-            self._worker = start_worker(self.env, self.work / "worker.log")
+            # one after the other: the first prepares the data dir, and each join is one rebalance
+            for i in range(self.workers):
+                self._workers.append(start_worker(self.env, self.work / f"worker-{i}.log"))
+                wait_for(lambda i=i: len(self.services.bus.members("qinglang-jobs")) == i + 1, 120,
+                         f"Faust worker {i + 1} to join the group")
 
     def idle(self) -> bool:
         from qinglang.distributed import drained
@@ -91,16 +96,23 @@ class _Mode:
             for t in self._threads:
                 t.join(10)
             self._runner.close()
-        if self._worker is not None:
+        if self._workers:
             from qinglang.distributed import stop_worker
 
-            stop_worker(self._worker)
+            for worker in self._workers:
+                stop_worker(worker)
         index, bus = self.services.index, self.services.bus
         if hasattr(index, "delete_all"):
             index.delete_all()
         if hasattr(bus, "delete_prefixed_topics"):
             bus.delete_prefixed_topics()
         self.services.close()
+
+
+def _workers() -> int:
+    """Faust workers of the distributed mode: QINGLANG_BENCH_WORKERS, else one per core (at most 4)."""
+    raw = os.environ.get("QINGLANG_BENCH_WORKERS")
+    return max(1, int(raw)) if raw else max(1, min(os.cpu_count() or 1, 4))
 
 
 def _wait_idle(mode: _Mode, timeout: float) -> None:
@@ -237,7 +249,7 @@ def run(progress: bool = True, quick: bool = False) -> dict[str, Any]:
     from qinglang.distributed import ES, KAFKA, Isolated
     from qinglang.services_local import Elasticsearch, Kafka
 
-    n = 1000 if quick else 3000
+    n = 2000 if quick else 10000
     seconds = 3.0 if quick else 6.0
     rate = 1000
     saved = {k: os.environ.get(k) for k in _ENV}
@@ -271,6 +283,8 @@ def run(progress: bool = True, quick: bool = False) -> dict[str, Any]:
             finally:
                 mode.stop()
             result[name] = {"samples_per_s": round(rps, 1), **lat}
+            if mode.workers:
+                result[name]["workers"] = mode.workers
             if distributed:
                 result[name]["ratio_to_raw_kafka"] = round(rps / result["raw_kafka_rps"], 3)
                 result[name]["ratio_to_raw_es_bulk"] = round(rps / result["raw_es_bulk_dps"], 3)
@@ -297,7 +311,8 @@ def _print(result: dict[str, Any]) -> None:
             continue
         p50 = f"{r['p50_s']:.3f}" if r["p50_s"] is not None else "-"
         p99 = f"{r['p99_s']:.3f}" if r["p99_s"] is not None else "-"
-        line = f"  {name:12} {r['samples_per_s']:>8.1f} samples/s  p50 {p50} s  p99 {p99} s"
+        label = f"{name} ({r['workers']} workers)" if r.get("workers") else name
+        line = f"  {label:24} {r['samples_per_s']:>8.1f} samples/s  p50 {p50} s  p99 {p99} s"
         if "ratio_to_raw_kafka" in r:
             line += f"  x{r['ratio_to_raw_kafka']} of raw Kafka, x{r['ratio_to_raw_es_bulk']} of raw ES bulk"
         print(line)

@@ -119,7 +119,7 @@ class AlertStore:
                 links.append({"alert_id": row.id, "hit_id": hit.id, "detected_at": assume_utc(hit.detected_at)})
             s.flush()
             if links:  # one executemany, not an ORM object per hit
-                s.execute(insert(AlertHitRow.__table__), links)
+                s.execute(insert(AlertHitRow), links)
             return [_to_alert(r) for r in changed.values()]
 
     def _latest(self, s: Any, hits: Sequence[Hit]) -> dict[tuple[str, str], AlertRow | None]:

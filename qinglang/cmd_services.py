@@ -29,7 +29,10 @@ def start(which: Which = "all", json_out: Annotated[bool, typer.Option("--json")
     for name in sl.names(which):
         svc = sl.get(name)
         with console.status(f"[bold]{name}[/]: starting…") as status:
-            msg = svc.start(lambda text, n=name: status.update(f"[bold]{n}[/]: {text}"))
+            def say(text: str, n: str = name) -> None:
+                status.update(f"[bold]{n}[/]: {text}")
+
+            msg = svc.start(say)
         if json_out:
             print(json.dumps(svc.status().to_json()))
         else:

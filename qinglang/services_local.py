@@ -403,8 +403,10 @@ class Postgres:
 
 
 def get(name: str) -> Kafka | Elasticsearch | Postgres:
+    kinds: dict[str, type[Kafka] | type[Elasticsearch] | type[Postgres]] = {
+        "kafka": Kafka, "elasticsearch": Elasticsearch, "postgres": Postgres}
     try:
-        return {"kafka": Kafka, "elasticsearch": Elasticsearch, "postgres": Postgres}[name]()
+        return kinds[name]()
     except KeyError:
         raise ConfigError(f"unknown service {name!r}", hint=f"use one of {', '.join(SERVICES)} or all") from None
 

@@ -42,7 +42,15 @@ from typing import Any, AsyncIterator, Callable
 from core.errors import ConfigError, QinglangError, ServiceUnavailable
 from core.events import Topic
 from core.settings import Settings
-from stream_jobs.handlers import Out, dead_letter, handle_hits, handle_sample, handle_text, refused_output
+from stream_jobs.handlers import (
+    Out,
+    dead_letter,
+    handle_hits,
+    handle_sample,
+    handle_text,
+    is_stateless,
+    refused_output,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,12 +192,18 @@ class Jobs:
         """Fold a batch of samples; returns the outputs and the changed states (key -> {state, offset})."""
         outs: list[Out] = []
         changed: dict[str, dict[str, Any]] = {}
-        for offset, raw_key, raw in batch:
+        # one key lives in one partition: in offset order, each source's samples fold in order, even
+        # when a re-read after a rebalance put older records behind newer ones in this batch
+        for offset, raw_key, raw in sorted(batch, key=lambda row: row[0]):
             key, value = _key(raw_key), _decode(raw)
             k = key or ""
+            if is_stateless(value):  # text samples: no state to protect, so never skipped
+                outs.extend(_guard("samples", Topic.SAMPLES.value, key, value,
+                                   partial(lambda v: handle_sample(self.ctx, v, None)[0], value)))
+                continue
             saved = changed.get(k) or states.get(k) or {}
             if offset <= int(saved.get("offset", -1)):
-                continue  # already folded into the saved state before a crash
+                continue  # media already folded into the saved state before a crash
 
             def run(saved: dict[str, Any] = saved, value: Any = value, k: str = k, offset: int = offset) -> list[Out]:
                 got, new_state = handle_sample(self.ctx, value, saved.get("state"))
@@ -226,6 +240,7 @@ class Jobs:
 
 
 FETCH_MAX_WAIT_MS = 100
+STALL_SECONDS = 20.0  # an owned partition with a backlog, idle agents and no commit for this long is re-read
 
 
 def _patch_faust() -> None:
@@ -271,7 +286,7 @@ def _patch_faust() -> None:
     AIOKafkaConsumerThread.qinglang_patched = True  # type: ignore[attr-defined]
 
 
-def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None = None) -> Any:
+def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
     """The Faust app with its three agents and the media-state table."""
     import faust
 
@@ -282,7 +297,7 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
     parts = settings.kafka_partitions
     datadir = Path(tempfile.mkdtemp(prefix="faust-", dir=settings.ensure_data_dir()))
     app = faust.App(
-        app_id or bus.name(APP_ID),
+        bus.name(APP_ID),
         broker=f"kafka://{bus.address}",
         store="memory://",
         datadir=str(datadir),
@@ -297,6 +312,9 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
         producer_max_request_size=max(bus.max_record_bytes + 64 * 1024, 1024 * 1024),
         # on a rebalance, don't wait for buffered events: what is not committed is delivered again
         stream_wait_empty=False,
+        # no standby copies of the media-state table: a new owner reads the changelog (small: one
+        # entry per source) instead; standby recovery added a second recovery path to every rebalance
+        table_standby_replicas=0,
         key_serializer="raw",
         value_serializer="raw",
     )
@@ -325,12 +343,20 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
         broker refusing a send) is logged with its traceback. Either way the batch stays unacked,
         so nothing is skipped.
         """
-        from stream_jobs.runner import DEAD, LATENCY, RECORDS
-
         loop = asyncio.get_running_loop()
         delay = 0.5
         stage = fn.__name__
         dead_topic = bus.name(Topic.DEAD_LETTER.value)
+        busy[stage] = True
+        try:
+            return await _retry(loop, fn, args, stage, dead_topic, delay)
+        finally:
+            busy[stage] = False
+
+    async def _retry(loop: Any, fn: Callable[..., Any], args: tuple[Any, ...], stage: str,
+                     dead_topic: str, delay: float) -> Any:
+        from stream_jobs.runner import DEAD, LATENCY, RECORDS
+
         while True:
             try:
                 t0 = time.monotonic()
@@ -350,6 +376,61 @@ def make_app(settings: Settings, jobs: Jobs | None = None, *, app_id: str | None
                 log.exception("%s failed; retrying the batch in %.1f s", stage, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 15.0)
+
+    busy: dict[str, bool] = {}
+    watched = {bus.name(t.value) for t in (Topic.SAMPLES, Topic.TEXTS, Topic.HITS)}
+    progress: dict[Any, tuple[int, float]] = {}  # partition -> (committed offset, since when)
+
+    @app.timer(interval=5.0)
+    async def unstick() -> None:
+        """Re-read from the committed offsets when an owned partition stalls.
+
+        Under rebalances faust can drop records it had fetched (an event tagged with the previous
+        generation is skipped, not acked) without fetching them again, and its commit then waits
+        on that gap for good. The records are safe (never committed), but nothing moves until
+        the next rebalance. So: a partition of ours with records past its committed offset, no
+        commit for STALL_SECONDS and no agent busy is sought back to its committed offset, as
+        after a rebalance; what was done already comes again and is idempotent.
+        """
+        consumer = app.consumer
+        tps = [tp for tp in consumer.assignment() if tp.topic in watched]
+        if not tps or any(busy.values()) or not app.flow_control.is_active():
+            progress.clear()
+            return
+        loop = asyncio.get_running_loop()
+
+        def broker_committed() -> dict[tuple[str, int], int]:  # the group's offsets as the broker has them
+            out: dict[tuple[str, int], int] = {}
+            for topic in {tp.topic for tp in tps}:
+                plain = topic.removeprefix(bus.prefix)
+                for part, offset in bus.committed(APP_ID, plain).items():
+                    out[(topic, part)] = offset
+            return out
+
+        try:
+            ends = await consumer.highwaters(*tps)
+            committed_at = await loop.run_in_executor(None, broker_committed)
+        except Exception as exc:  # noqa: BLE001 - the broker may be restarting; look again later
+            log.debug("stall check skipped: %s", exc)
+            return
+        now = time.monotonic()
+        stalled = []
+        for tp in tps:
+            committed = committed_at.get((tp.topic, tp.partition), 0)
+            end = ends.get(tp)
+            if end is None or end <= committed:
+                progress.pop(tp, None)
+                continue
+            seen, since = progress.get(tp, (-1, now))
+            if seen != committed:
+                progress[tp] = (committed, now)
+            elif now - since >= STALL_SECONDS:
+                stalled.append((tp, committed, end))
+        if stalled:
+            log.warning("no progress for %.0f s on %s; reading again from the committed offsets",
+                        STALL_SECONDS, ", ".join(f"{tp.topic}[{tp.partition}] at {c} of {e}" for tp, c, e in stalled))
+            progress.clear()
+            await consumer.perform_seek()
 
     def rows(events: list[Any]) -> list[Row]:
         return [(e.message.offset, e.key, e.value) for e in events]
@@ -412,6 +493,8 @@ def run_worker(settings: Settings, *, loglevel: str = "warning", metrics_port: i
             # mode leaves the root logger at DEBUG whatever the level asked for, so every
             # aiokafka debug call builds a log record (~5% of a worker's CPU) only to drop it
             logger.setLevel(logging.getLevelName(loglevel.upper()) if isinstance(loglevel, str) else loglevel)
+            for name in filter(None, os.environ.get("QJ_INFO_LOGGERS", "").split(",")):  # e.g. faust.tables
+                logging.getLogger(name).setLevel(logging.INFO)
 
     jobs = Jobs(settings)
     app = make_app(settings, jobs)

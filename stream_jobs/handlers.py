@@ -65,6 +65,11 @@ def _parse(model: type[Any], value: dict[str, Any]) -> Any:
 
 
 # --------------------------------------------------------------------------- samples
+def is_stateless(value: Any) -> bool:
+    """A page/text/comment sample: its handling reads no per-source state, so replaying it is harmless."""
+    return isinstance(value, dict) and str(value.get("kind")) in _TEXT_ORIGIN
+
+
 def handle_sample(ctx: HandlerContext, value: dict[str, Any], state: dict[str, Any] | None) -> tuple[list[Out], dict[str, Any]]:
     sample: Sample = _parse(Sample, value)
     state = dict(state or {})

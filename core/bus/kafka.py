@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from typing import Any, Iterable, Sequence
 
@@ -257,6 +258,9 @@ class KafkaBus(Bus):
         """Live members of a consumer group (each with its client id and host)."""
         from kafka.errors import KafkaError
 
+        # Faust members carry their own assignor metadata, which kafka-python cannot decode and
+        # logs at length as a warning for each member; the members themselves are what we need.
+        logging.getLogger("kafka.admin._groups").setLevel(logging.ERROR)
         try:
             described = self._admin.describe_groups([self.name(group)])
         except KafkaError as exc:

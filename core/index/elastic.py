@@ -163,7 +163,8 @@ class ElasticIndex(HitIndex):
 
     @staticmethod
     def _source(doc: dict[str, Any]) -> dict[str, Any]:
-        evidence = doc.get("evidence") if isinstance(doc.get("evidence"), dict) else {}
+        raw = doc.get("evidence")
+        evidence: dict[str, Any] = raw if isinstance(raw, dict) else {}
         parts = [doc.get("text"), doc.get("matched"), doc.get("term"), evidence.get("snippet")]
         detected = doc.get("detected_at")
         if not isinstance(detected, str):

@@ -22,7 +22,6 @@ from qinglang.distributed import (
     stop_worker,
     wait_for,
 )
-from tests.integration.markers import FAUST_LOSS
 
 pytestmark = [pytest.mark.kafka, pytest.mark.elasticsearch]
 
@@ -58,7 +57,6 @@ def _env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Services:
     return Services(settings)
 
 
-@FAUST_LOSS
 def test_embedded_and_distributed_give_the_same_hits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kafka_address: str, es_address: str
 ) -> None:
