@@ -309,7 +309,7 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
         broker_session_timeout=10.0,  # a killed worker's partitions move on within ~10 s
         broker_heartbeat_interval=3.0,
         producer_acks=-1,  # outputs: acks=all (not idempotent outside transactions; ids dedupe a retry)
-        producer_max_request_size=max(bus.max_record_bytes + 64 * 1024, 1024 * 1024),
+        producer_max_request_size=bus.max_request_bytes,
         # on a rebalance, don't wait for buffered events: what is not committed is delivered again
         stream_wait_empty=False,
         # no standby copies of the media-state table: a new owner reads the changelog (small: one
@@ -343,39 +343,35 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
         broker refusing a send) is logged with its traceback. Either way the batch stays unacked,
         so nothing is skipped.
         """
+        from stream_jobs.runner import DEAD, LATENCY, RECORDS
+
         loop = asyncio.get_running_loop()
         delay = 0.5
         stage = fn.__name__
         dead_topic = bus.name(Topic.DEAD_LETTER.value)
-        busy[stage] = True
+        busy[stage] = True  # the stall watchdog leaves a partition alone while its agent works
         try:
-            return await _retry(loop, fn, args, stage, dead_topic, delay)
+            while True:
+                try:
+                    t0 = time.monotonic()
+                    result = await loop.run_in_executor(executor, fn, *args)
+                    wire: list[Wire] = result[0] if isinstance(result, tuple) else result
+                    t1 = time.monotonic()
+                    await send(wire)
+                    log.debug("%s: %d in, %d out, step %.3f s, send %.3f s",
+                              stage, len(args[0]), len(wire), t1 - t0, time.monotonic() - t1)
+                    RECORDS.labels(stage).inc(len(args[0]))
+                    DEAD.labels(stage).inc(sum(1 for t, _, _ in wire if t == dead_topic))
+                    LATENCY.labels(stage).observe(time.monotonic() - t0)
+                    return result
+                except ServiceUnavailable as exc:
+                    log.warning("%s; retrying the batch in %.1f s", exc.message, delay)
+                except Exception:
+                    log.exception("%s failed; retrying the batch in %.1f s", stage, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15.0)
         finally:
             busy[stage] = False
-
-    async def _retry(loop: Any, fn: Callable[..., Any], args: tuple[Any, ...], stage: str,
-                     dead_topic: str, delay: float) -> Any:
-        from stream_jobs.runner import DEAD, LATENCY, RECORDS
-
-        while True:
-            try:
-                t0 = time.monotonic()
-                result = await loop.run_in_executor(executor, fn, *args)
-                wire: list[Wire] = result[0] if isinstance(result, tuple) else result
-                t1 = time.monotonic()
-                await send(wire)
-                log.debug("%s: %d in, %d out, step %.3f s, send %.3f s",
-                          stage, len(args[0]), len(wire), t1 - t0, time.monotonic() - t1)
-                RECORDS.labels(stage).inc(len(args[0]))
-                DEAD.labels(stage).inc(sum(1 for t, _, _ in wire if t == dead_topic))
-                LATENCY.labels(stage).observe(time.monotonic() - t0)
-                return result
-            except ServiceUnavailable as exc:
-                log.warning("%s; retrying the batch in %.1f s", exc.message, delay)
-            except Exception:
-                log.exception("%s failed; retrying the batch in %.1f s", stage, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 15.0)
 
     busy: dict[str, bool] = {}
     watched = {bus.name(t.value) for t in (Topic.SAMPLES, Topic.TEXTS, Topic.HITS)}
@@ -445,10 +441,12 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
             batch = rows(events)
             states: dict[str, Any] = {}
             partition: dict[str, int] = {}
+            looked_up: set[str] = set()  # keys whose saved state was looked up
             for event in events:
                 k = _key(event.key) or ""
                 partition[k] = event.message.partition
-                if k not in states:
+                if k not in looked_up:
+                    looked_up.add(k)
                     state = _decode(media.data.get(k.encode("utf-8")))
                     if state:
                         states[k] = state

@@ -94,13 +94,18 @@ class KafkaBus(Bus):
                 retries=2**31 - 1,
                 delivery_timeout_ms=120000,
                 request_timeout_ms=30000,
-                max_request_size=max(self.max_record_bytes + 64 * 1024, 1024 * 1024),
+                max_request_size=self.max_request_bytes,
                 key_serializer=lambda k: None if k is None else str(k).encode("utf-8"),
             )
         except KafkaError as exc:
             raise _unavailable(self.address, exc, "connecting") from exc
 
     # -- topics --------------------------------------------------------------
+    @property
+    def max_request_bytes(self) -> int:
+        """A producer request must hold one record at the limit plus its framing."""
+        return max(self.max_record_bytes + 64 * 1024, 1024 * 1024)
+
     def name(self, topic: str) -> str:
         """The broker-side name of a topic or group (with the URL's prefix)."""
         return f"{self.prefix}{topic}"
