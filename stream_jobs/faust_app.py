@@ -1,12 +1,13 @@
 """Stream jobs on Kafka as a Faust app (faust-streaming 0.15, aiokafka 0.14).
 
 One agent per handler of stream_jobs/handlers.py (samples, texts, hits); each
-is a thin ``async for`` shell: for each event, run the SAME handler function
-the embedded runner calls (in a worker thread, it blocks), write the outputs
-with the kafka-python bus (acks=all, waits for every ack), and only then ack
-the events, so an offset is committed only after everything derived
-from it is durable (Faust also flushes its own producer,
-the table changelog, before each commit).
+is a thin ``async for`` shell around the SAME handler functions the embedded
+runner calls: a batch of events goes through them in a worker thread (they
+block), the outputs are sent with the worker's producer (aiokafka, acks=all,
+every ack awaited), and only then are the events acked, so an offset is
+committed only after everything derived from it is durable (Faust also
+flushes its producer, which carries the table changelog, before each commit).
+Fixes to faust/aiokafka that this relies on are in stream_jobs/faust_patches.py.
 
 - Per-source media state lives in the Faust table ``media-state`` (changelog
   topic ``<app id>-media-state-changelog``, co-partitioned with samples by the
@@ -42,6 +43,7 @@ from typing import Any, AsyncIterator, Callable
 from core.errors import ConfigError, QinglangError, ServiceUnavailable
 from core.events import Topic
 from core.settings import Settings
+from stream_jobs import faust_patches
 from stream_jobs.handlers import (
     Out,
     dead_letter,
@@ -178,15 +180,6 @@ class Jobs:
             wire.append((self.bus.name(topic), None if key is None else key.encode("utf-8"), data))
         return wire
 
-    def write(self, outs: list[Out]) -> None:
-        """Write outputs with the kafka-python bus, synchronously (tools and tests; the agents use ``send``)."""
-        by_topic: dict[str, list[tuple[str | None, dict[str, Any]]]] = {}
-        for name, key, data in self.encode(outs):
-            topic = name.removeprefix(self.bus.prefix)
-            by_topic.setdefault(topic, []).append((None if key is None else key.decode("utf-8"), json.loads(data)))
-        for topic, items in by_topic.items():
-            self.bus.produce_many(topic, items)
-
     def samples(self, batch: list[Row], states: dict[str, dict[str, Any]]
                 ) -> tuple[list[Wire], dict[str, dict[str, Any]]]:
         """Fold a batch of samples; returns the outputs and the changed states (key -> {state, offset})."""
@@ -239,58 +232,14 @@ class Jobs:
         self.services.close()
 
 
-FETCH_MAX_WAIT_MS = 100
 STALL_SECONDS = 20.0  # an owned partition with a backlog, idle agents and no commit for this long is re-read
-
-
-def _patch_faust() -> None:
-    """Two fixes to faust-streaming 0.15 / aiokafka 0.14 that the agents rely on (idempotent).
-
-    - Seek: after every rebalance faust seeks each partition to its committed offset, but
-      aiokafka's ``seek_to_committed`` skips a partition whose committed offset is missing or 0,
-      leaving it at its old fetch position. Records fetched before the rebalance and then
-      dropped from the agents' buffers (faust clears them) were never read again: a loss on
-      fresh topics, and a group that never drained when the last records' commit was forgotten
-      (faust forgets acked-but-uncommitted offsets on revoke). Such partitions now go back to
-      their first offset, so everything not committed is delivered again.
-    - Fetch wait: faust builds its consumer with ``fetch_max_wait_ms=1500`` and no setting for
-      it. aiokafka leaves partitions that still have buffered records out of the next fetch, so a
-      fetch for the others (say, the next stage's topic while this one drains) sat on the broker
-      for 1.5 s: 1-1.5 s stalls per hop, p99 5 s over three topics. Now 100 ms.
-    """
-    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
-
-    if getattr(AIOKafkaConsumerThread, "qinglang_patched", False):
-        return
-    create_consumer = AIOKafkaConsumerThread._create_worker_consumer
-
-    def _create_worker_consumer(self: Any, transport: Any) -> Any:
-        consumer = create_consumer(self, transport)
-        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by aiokafka when its fetcher starts
-        return consumer
-
-    async def seek_to_committed(self: Any) -> Any:
-        consumer = self._ensure_consumer()
-
-        async def seek() -> Any:
-            committed = await consumer.seek_to_committed()
-            never = [tp for tp, offset in committed.items() if not offset]  # None or 0
-            if never:
-                await consumer.seek_to_beginning(*never)
-            return committed
-
-        return await self.call_thread(seek)
-
-    AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
-    AIOKafkaConsumerThread.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
-    AIOKafkaConsumerThread.qinglang_patched = True  # type: ignore[attr-defined]
 
 
 def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
     """The Faust app with its three agents and the media-state table."""
     import faust
 
-    _patch_faust()
+    faust_patches.apply()
 
     jobs = jobs or Jobs(settings)
     bus = jobs.bus
@@ -382,11 +331,12 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
         """Re-read from the committed offsets when an owned partition stalls.
 
         Under rebalances faust can drop records it had fetched (an event tagged with the previous
-        generation is skipped, not acked) without fetching them again, and its commit then waits
-        on that gap for good. The records are safe (never committed), but nothing moves until
-        the next rebalance. So: a partition of ours with records past its committed offset, no
-        commit for STALL_SECONDS and no agent busy is sought back to its committed offset, as
-        after a rebalance; what was done already comes again and is idempotent.
+        generation is skipped, not acked; a record behind a stale read offset is dropped) without
+        fetching them again, and the commit (see faust_patches: only a run starting at the
+        committed offset) then waits for them for good. The records are safe (never committed),
+        but nothing moves until the next rebalance. So: a partition of ours with records past its
+        committed offset, no commit for STALL_SECONDS and no agent busy is sought back to its
+        committed offset, as after a rebalance; what was done already comes again and is idempotent.
         """
         consumer = app.consumer
         tps = [tp for tp in consumer.assignment() if tp.topic in watched]
@@ -426,7 +376,24 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
             log.warning("no progress for %.0f s on %s; reading again from the committed offsets",
                         STALL_SECONDS, ", ".join(f"{tp.topic}[{tp.partition}] at {c} of {e}" for tp, c, e in stalled))
             progress.clear()
+            await skip_expired(consumer, stalled)
             await consumer.perform_seek()
+
+    async def skip_expired(consumer: Any, stalled: list[tuple[Any, int, int]]) -> None:
+        """A committed offset below the partition's first record (retention deleted the records
+        before they were processed) can never be acked: say so, and commit the first offset."""
+        try:
+            firsts = await consumer.earliest_offsets(*(tp for tp, _, _ in stalled))
+        except Exception as exc:  # noqa: BLE001 - look again at the next stall
+            log.debug("earliest offsets unavailable: %s", exc)
+            return
+        expired = {tp: firsts[tp] for tp, committed, _ in stalled if firsts.get(tp, 0) > committed}
+        for tp, first in expired.items():
+            log.error("%s[%d]: records before offset %d were deleted by the topic's retention before they "
+                      "were processed; they are lost. Raise retention.ms or add workers. Going on from %d.",
+                      tp.topic, tp.partition, first, first)
+        if expired:
+            await consumer._commit(expired)  # faust's low-level commit (no acks needed)
 
     def rows(events: list[Any]) -> list[Row]:
         return [(e.message.offset, e.key, e.value) for e in events]

@@ -261,6 +261,14 @@ class KafkaBus(Bus):
 
     def members(self, group: str) -> list[dict[str, Any]]:
         """Live members of a consumer group (each with its client id and host)."""
+        return list(self._describe(group).get("members") or [])
+
+    def group_state(self, group: str) -> str | None:
+        """The group's state as the coordinator has it (``Stable`` once a rebalance is over), or None."""
+        state = self._describe(group).get("group_state")
+        return str(state) if state else None
+
+    def _describe(self, group: str) -> dict[str, Any]:
         from kafka.errors import KafkaError
 
         # Faust members carry their own assignor metadata, which kafka-python cannot decode and
@@ -270,7 +278,7 @@ class KafkaBus(Bus):
             described = self._admin.describe_groups([self.name(group)])
         except KafkaError as exc:
             raise _unavailable(self.address, exc, f"describing group {group}") from exc
-        return list((described.get(self.name(group)) or {}).get("members") or [])
+        return dict(described.get(self.name(group)) or {})
 
     # -- consuming -----------------------------------------------------------
     def consumer(self, group: str, topics: Sequence[str]) -> Consumer:

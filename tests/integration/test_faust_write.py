@@ -15,6 +15,8 @@ pytestmark = [pytest.mark.kafka, pytest.mark.elasticsearch]
 
 def test_refused_output_is_dead_lettered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          kafka_address: str, es_address: str) -> None:
+    from kafka import KafkaProducer
+
     from stream_jobs.faust_app import Jobs
 
     iso = Isolated(tmp_path / "var", kafka=kafka_address, es=es_address)
@@ -25,7 +27,16 @@ def test_refused_output_is_dead_lettered(tmp_path: Path, monkeypatch: pytest.Mon
     try:
         huge = {"id": "txt-huge", "text": "超长" * 600_000}
         small = {"id": "txt-small", "text": "正常"}
-        jobs.write([(Topic.TEXTS.value, "src", huge), (Topic.TEXTS.value, "src", small)])
+        wire = jobs.encode([(Topic.TEXTS.value, "src", huge), (Topic.TEXTS.value, "src", small)])
+        bus = jobs.bus
+        assert [name for name, _, _ in wire] == [bus.name(Topic.DEAD_LETTER.value), bus.name(Topic.TEXTS.value)]
+        # what the worker's producer does with the encoded outputs: send them all, wait for every ack
+        producer = KafkaProducer(bootstrap_servers=kafka_address, acks="all", max_request_size=bus.max_request_bytes)
+        try:
+            for name, key, value in wire:
+                producer.send(name, key=key, value=value).get(timeout=30)
+        finally:
+            producer.close()
         with jobs.bus.consumer("check", [Topic.TEXTS.value]) as c:
             got = [r.value["id"] for r in c.poll(max_records=10, timeout=10)]
         assert got == ["txt-small"]
