@@ -43,6 +43,9 @@ class HandlerContext:
         ctx.language = _language_detector()
         ctx.media_engines = _media_engines(services)
         ctx.clipper = _clipper(services)
+        from core.index.tokenize import warm_up
+
+        warm_up()  # else the first hits a process indexes wait ~1-2 s for jieba's dictionary
         return ctx
 
     def match_text(self, text: str, origin: str) -> list[Any]:

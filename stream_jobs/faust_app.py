@@ -395,7 +395,12 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
         if expired:
             await consumer._commit(expired)  # faust's low-level commit (no acks needed)
 
-    def rows(events: list[Any]) -> list[Row]:
+    def rows(events: list[Any], stage: str) -> list[Row]:
+        from stream_jobs.runner import WAIT
+
+        stamps = [e.message.timestamp for e in events if e.message.timestamp]
+        if stamps:
+            WAIT.labels(stage).observe(max(0.0, time.time() - min(stamps)))
         return [(e.message.offset, e.key, e.value) for e in events]
 
     async def ack(stream: Any, events: list[Any]) -> None:
@@ -405,7 +410,7 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
     @app.agent(topic(Topic.SAMPLES), name="samples")
     async def samples_agent(stream: Any) -> None:
         async for events in batches(stream, BATCH_MAX, BATCH_WITHIN):
-            batch = rows(events)
+            batch = rows(events, "samples")
             states: dict[str, Any] = {}
             partition: dict[str, int] = {}
             looked_up: set[str] = set()  # keys whose saved state was looked up
@@ -427,13 +432,13 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
     @app.agent(topic(Topic.TEXTS), name="texts")
     async def texts_agent(stream: Any) -> None:
         async for events in batches(stream, BATCH_MAX, BATCH_WITHIN):
-            await retrying(jobs.texts, rows(events))
+            await retrying(jobs.texts, rows(events, "texts"))
             await ack(stream, events)
 
     @app.agent(topic(Topic.HITS), name="hits")
     async def hits_agent(stream: Any) -> None:
         async for events in batches(stream, BATCH_MAX, BATCH_WITHIN):
-            await retrying(jobs.hits, rows(events))
+            await retrying(jobs.hits, rows(events, "hits"))
             await ack(stream, events)
 
     return app

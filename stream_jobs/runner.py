@@ -42,6 +42,9 @@ MIN_BATCH = 10
 RECORDS = Counter("qinglang_jobs_records_total", "Records handled", ["stage"])
 DEAD = Counter("qinglang_jobs_dead_letters_total", "Records sent to the dead-letter topic", ["stage"])
 LATENCY = Histogram("qinglang_jobs_batch_seconds", "Time to handle one batch", ["stage"])
+WAIT = Histogram("qinglang_jobs_wait_seconds", "Age of the oldest record of a batch when its stage takes it "
+                 "(time on the bus, from the record's timestamp)", ["stage"],
+                 buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300))
 
 
 @dataclass

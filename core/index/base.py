@@ -34,6 +34,7 @@ class HitQuery:
     cursor: str | None = None
     facets: bool = True
     histogram: bool = True  # counts per day (UTC date of detected_at)
+    fields: _list[str] | None = None  # only these top-level fields of each document (None: all)
 
 
 @dataclass

@@ -324,6 +324,8 @@ class ElasticIndex(HitIndex):
             "track_total_hits": True,
             "source_excludes": [TOKENS],
         }
+        if query.fields is not None:
+            body["source_includes"] = list(query.fields)
         if aggs:
             body["aggs"] = aggs
         if after is not None:

@@ -368,8 +368,12 @@ class EmbeddedIndex(HitIndex):
             db.execute("COMMIT")
         more = len(rows) > size
         rows = rows[:size]
+        docs = [json.loads(r[0]) for r in rows]
+        if query.fields is not None:
+            keep = set(query.fields)
+            docs = [{k: v for k, v in d.items() if k in keep} for d in docs]
         return SearchResult(
-            hits=[json.loads(r[0]) for r in rows],
+            hits=docs,
             total=int(total),
             facets=facets,
             per_day=per_day,

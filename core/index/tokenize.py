@@ -15,6 +15,11 @@ _lock = threading.Lock()
 _jieba = None
 
 
+def warm_up() -> None:
+    """Load jieba's dictionary now (about 1 s) rather than inside the first write or query."""
+    _load()
+
+
 def _load():  # type: ignore[no-untyped-def]
     """Import and initialise jieba once, without its start-up chatter."""
     global _jieba

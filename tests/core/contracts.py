@@ -306,6 +306,13 @@ class IndexContract:
         self._load(index, [hit_doc(1), hit_doc(2, detected_at=same), hit_doc(3, detected_at=same), hit_doc(4)])
         assert self._ids(index) == ["hit-000003", "hit-000002", "hit-000004", "hit-000001"]
 
+    def test_fields_keep_only_the_named_fields(self, index: HitIndex) -> None:
+        self._load(index, [hit_doc(1), hit_doc(2, source_id="src-b")])
+        res = index.search(HitQuery(source=["src-a"], fields=["id", "detected_at"], facets=False, histogram=False))
+        assert [sorted(d) for d in res.hits] == [["detected_at", "id"]]
+        assert res.hits[0]["id"] == "hit-000001" and res.total == 1
+        assert "text" in index.search(HitQuery(source=["src-a"])).hits[0]  # None (the default): whole documents
+
     def test_cursor_pages_return_every_document_once(self, index: HitIndex) -> None:
         docs = [hit_doc(i, detected_at=T0 + timedelta(minutes=i // 3)) for i in range(53)]  # ties on time
         self._load(index, docs)
