@@ -10,6 +10,10 @@ violation):
   pipeline runs; each hit's latency is the time it was first seen by a search
   minus its sample's capture time (= produce time) -> p50 / p99.
 
+The throughput run also reads, from /proc, the CPU time each process group used (the bench
+process, which is also the embedded runner; the Faust workers; Kafka; Elasticsearch) and
+prints it per sample, with the rate the machine could reach if all its cores did nothing else.
+
 Baselines measured in the same run: raw kafka-python produce (acks=all) then
 consume of N records of the same size, and raw Elasticsearch bulk indexing of
 N hit documents. Printed as ratios (pipeline / baseline). The distributed mode
@@ -130,14 +134,63 @@ def _wait_idle(mode: _Mode, timeout: float) -> None:
     mode.services.index.refresh()
 
 
-def _throughput(mode: _Mode, n: int, tag: str) -> float:
+def _group_cpu(pgid: int) -> float | None:
+    """CPU seconds (user + system) of the live processes in a process group; None off Linux."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ..., utime (11), stime (12)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _cpu_groups(mode: _Mode) -> dict[str, list[int]]:
+    """Process groups whose CPU the throughput run accounts: the stream jobs and the local services."""
+    from qinglang.services_local import Elasticsearch, Kafka
+
+    if mode.name == "embedded":
+        return {}  # the stream jobs run in this process (counted as "bench process")
+    groups: dict[str, list[int]] = {"faust workers": [w.pid for w in mode._workers]}
+    for label, service in (("kafka", Kafka()), ("elasticsearch", Elasticsearch())):
+        pid = service.status().pid
+        if pid:
+            groups[label] = [pid]  # started in its own session: the group id is the leader's pid
+    return groups
+
+
+def _throughput(mode: _Mode, n: int, tag: str) -> tuple[float, dict[str, float]]:
+    """Samples/s over a backlog of n, and the CPU milliseconds per sample of each process group."""
     from qinglang.distributed import page_samples, produce_samples
 
     samples = page_samples(n, sources=SOURCES, tag=tag, t0=datetime.now(UTC) - timedelta(days=1))
+    groups = _cpu_groups(mode)
+
+    def cpu() -> dict[str, float]:
+        own = os.times()
+        out = {"bench process": own.user + own.system}
+        for label, pgids in groups.items():
+            got = [_group_cpu(g) for g in pgids]
+            if all(v is not None for v in got):
+                out[label] = sum(v for v in got if v is not None)
+        return out
+
+    before = cpu()
     t0 = time.perf_counter()
     produce_samples(mode.services.bus, samples)
     _wait_idle(mode, 600)
-    return n / (time.perf_counter() - t0)
+    rate = n / (time.perf_counter() - t0)
+    after = cpu()
+    per_sample = {k: round(1000 * (after[k] - before[k]) / n, 3) for k in after if k in before}
+    return rate, per_sample
 
 
 def _latency(mode: _Mode, rate: int, seconds: float, tag: str) -> dict[str, Any]:
@@ -296,15 +349,17 @@ def run(progress: bool = True, quick: bool = False) -> dict[str, Any]:
             mode = _Mode(name, env, folder)
             try:
                 mode.start()
-                warm = _throughput(mode, 8, "warm")  # wait until the jobs run (Faust start-up)
-                del warm
+                _throughput(mode, 8, "warm")  # wait until the jobs run (Faust start-up)
                 _say(progress, f"{name}: throughput over a backlog of {n} samples…")
-                rps = _throughput(mode, n, "tp")
+                rps, cpu_ms = _throughput(mode, n, "tp")
                 _say(progress, f"{name}: latency at {rate} samples/s for {seconds:.0f} s…")
                 lat = _latency(mode, rate, seconds, "lat")
             finally:
                 mode.stop()
-            result[name] = {"samples_per_s": round(rps, 1), **lat}
+            result[name] = {"samples_per_s": round(rps, 1), **lat, "cpu_ms_per_sample": cpu_ms}
+            if cpu_ms and mode.workers:  # all CPU the run used, spread over this machine's cores: the rate it could reach at most
+                used = sum(cpu_ms.values())
+                result[name]["cpu_bound_samples_per_s"] = round(1000 * (os.cpu_count() or 1) / used, 1) if used else None
             if mode.workers:
                 result[name]["workers"] = mode.workers
             if distributed:
@@ -338,3 +393,8 @@ def _print(result: dict[str, Any]) -> None:
         if "ratio_to_raw_kafka" in r:
             line += f"  x{r['ratio_to_raw_kafka']} of raw Kafka, x{r['ratio_to_raw_es_bulk']} of raw ES bulk"
         print(line)
+        if r.get("cpu_ms_per_sample"):
+            parts = ", ".join(f"{k} {v:.3f}" for k, v in r["cpu_ms_per_sample"].items())
+            bound = (f"; all {os.cpu_count()} cores busy would allow ~{r['cpu_bound_samples_per_s']:.0f} samples/s"
+                     if r.get("cpu_bound_samples_per_s") else "")
+            print(f"  {'':24} CPU ms per sample: {parts}{bound}")
