@@ -30,7 +30,6 @@ from qinglang.distributed import (
     wait_for,
 )
 from stream_jobs.faust_app import APP_ID
-from tests.integration.markers import FAUST_STALL
 
 pytestmark = [pytest.mark.kafka, pytest.mark.elasticsearch]
 
@@ -178,7 +177,6 @@ def test_elasticsearch_down_for_30_seconds(run: Run, samples, expected_ids) -> N
     run.finish(expected_ids)
 
 
-@FAUST_STALL
 def test_two_workers_killed_and_replaced_while_records_flow(run: Run, many_samples, many_expected_ids) -> None:
     """Rebalances while both workers hold fetched, unprocessed records: each round produces a slice,
     kills one of two workers (SIGKILL, or SIGTERM every other round) and starts a new one."""

@@ -17,7 +17,7 @@ def test_refused_output_is_dead_lettered(tmp_path: Path, monkeypatch: pytest.Mon
                                          kafka_address: str, es_address: str) -> None:
     from kafka import KafkaProducer
 
-    from stream_jobs.faust_app import Jobs
+    from stream_jobs.faust_steps import Jobs
 
     iso = Isolated(tmp_path / "var", kafka=kafka_address, es=es_address)
     for k, v in iso.env.items():
