@@ -39,6 +39,7 @@ _COMMANDS: list[tuple[str, str, str, str]] = [
     ("qinglang.cmd_match", "match", "command", "match"),
     ("qinglang.cmd_scan", "scan", "command", "scan"),
     ("qinglang.cmd_search", "search", "command", "search"),
+    ("qinglang.cmd_deadletters", "app", "group", "deadletters"),
     ("qinglang.cmd_services", "app", "group", "services"),
     ("qinglang.cmd_complaints", "app", "group", "complaints"),
     ("qinglang.cmd_sources", "app", "group", "sources"),
