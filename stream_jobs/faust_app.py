@@ -102,6 +102,7 @@ async def batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[A
 
 
 STALL_SECONDS = 20.0  # an owned partition with a backlog, idle agents and no commit for this long is re-read
+HOLE_SECONDS = 8.0  # acked offsets waiting this long behind one never acked: mend (see faust_patches.holes)
 
 
 def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
@@ -208,6 +209,18 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
         committed offset, as after a rebalance; what was done already comes again and is idempotent.
         """
         consumer = app.consumer
+        now = time.monotonic()
+        holes = faust_patches.holes(consumer)
+        lasting = {tp: since for tp, since in holes.items() if now - since >= HOLE_SECONDS}
+        if lasting:  # records dropped around a rebalance: acked records wait behind them for good
+            for tp in lasting:
+                holes.pop(tp, None)
+                try:
+                    await mend(consumer, tp)
+                except Exception as exc:  # noqa: BLE001 - the broker may be restarting; the hole comes back
+                    log.warning("could not mend %s[%d] yet: %s", tp.topic, tp.partition, exc)
+            progress.clear()
+            return
         tps = [tp for tp in consumer.assignment() if tp.topic in watched]
         if not tps or any(busy.values()) or not app.flow_control.is_active():
             progress.clear()
@@ -246,7 +259,17 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
                         STALL_SECONDS, ", ".join(f"{tp.topic}[{tp.partition}] at {c} of {e}" for tp, c, e in stalled))
             progress.clear()
             await skip_expired(consumer, stalled)
+            await reread(consumer)
+
+    async def reread(consumer: Any) -> None:
+        """Seek every partition to its committed offset, as faust does after a rebalance: with the
+        fetch loop stopped first, else records it already holds (past the committed offset) are
+        delivered after the seek and move its read offset past the re-read ones, which it drops."""
+        await app._stop_fetcher()
+        try:
             await consumer.perform_seek()
+        finally:
+            await app._fetcher.maybe_start()
 
     async def skip_expired(consumer: Any, stalled: list[tuple[Any, int, int]]) -> None:
         """A committed offset below the partition's first record (retention deleted the records
@@ -276,38 +299,71 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
         for event in events:
             await stream.ack(event)
 
+    async def handle_samples(batch: list[Row], partitions: list[int]) -> None:
+        states: dict[str, Any] = {}
+        partition: dict[str, int] = {}
+        for (_, raw_key, _), part in zip(batch, partitions, strict=True):
+            k = key_of(raw_key) or ""
+            if k not in partition:  # each source's saved state is looked up once per batch
+                state = decode(media.data.get(k.encode("utf-8")))
+                if state:
+                    states[k] = state
+            partition[k] = part
+        _, changed = await retrying(jobs.samples, batch, states)
+        for k, entry in changed.items():  # JSON bytes in the table (and its changelog)
+            raw_key, raw = k.encode("utf-8"), json.dumps(entry, ensure_ascii=False).encode("utf-8")
+            media.data[raw_key] = raw
+            media.send_changelog(partition[k], raw_key, raw)
+
+    async def handle_texts(batch: list[Row], partitions: list[int]) -> None:
+        await retrying(jobs.texts, batch)
+
+    async def handle_hits(batch: list[Row], partitions: list[int]) -> None:
+        await retrying(jobs.hits, batch)
+
+    handlers = {bus.name(Topic.SAMPLES.value): handle_samples, bus.name(Topic.TEXTS.value): handle_texts,
+                bus.name(Topic.HITS.value): handle_hits}
+
+    async def mend(consumer: Any, tp: Any) -> None:
+        """Handle the records of a hole (never delivered by faust) read straight from the broker, then
+        ack them, so the commit moves on; see faust_patches.holes."""
+        committed = consumer._committed_offset.get(tp)
+        acked = consumer._acked.get(tp) or []
+        if committed is None or not acked or tp.topic not in handlers:
+            return
+        end = min(acked)
+        if end <= committed:
+            return
+        plain = tp.topic.removeprefix(bus.prefix)
+        loop = asyncio.get_running_loop()
+        got = await loop.run_in_executor(None, bus.read_range, plain, tp.partition, committed, end)
+        batch: list[Row] = [(offset, key, value) for offset, key, value in got]
+        log.warning("%s[%d]: offsets %d to %d were never delivered by faust; handling them from the broker",
+                    tp.topic, tp.partition, committed, end - 1)
+        if batch:
+            await handlers[tp.topic](batch, [tp.partition] * len(batch))
+        index = consumer._acked_index[tp]
+        for offset, _, _ in batch:
+            if offset not in index:
+                index.add(offset)
+                consumer._acked[tp].append(offset)
+
     @app.agent(topic(Topic.SAMPLES), name="samples")
     async def samples_agent(stream: Any) -> None:
         async for events in batches(stream, BATCH_MAX, BATCH_WITHIN):
-            batch = rows(events, "samples")
-            states: dict[str, Any] = {}
-            partition: dict[str, int] = {}
-            looked_up: set[str] = set()  # keys whose saved state was looked up
-            for event in events:
-                k = key_of(event.key) or ""
-                partition[k] = event.message.partition
-                if k not in looked_up:
-                    looked_up.add(k)
-                    state = decode(media.data.get(k.encode("utf-8")))
-                    if state:
-                        states[k] = state
-            _, changed = await retrying(jobs.samples, batch, states)
-            for k, entry in changed.items():  # JSON bytes in the table (and its changelog)
-                raw_key, raw = k.encode("utf-8"), json.dumps(entry, ensure_ascii=False).encode("utf-8")
-                media.data[raw_key] = raw
-                media.send_changelog(partition[k], raw_key, raw)
+            await handle_samples(rows(events, "samples"), [e.message.partition for e in events])
             await ack(stream, events)
 
     @app.agent(topic(Topic.TEXTS), name="texts")
     async def texts_agent(stream: Any) -> None:
         async for events in batches(stream, BATCH_MAX, BATCH_WITHIN):
-            await retrying(jobs.texts, rows(events, "texts"))
+            await handle_texts(rows(events, "texts"), [])
             await ack(stream, events)
 
     @app.agent(topic(Topic.HITS), name="hits")
     async def hits_agent(stream: Any) -> None:
         async for events in batches(stream, BATCH_MAX, BATCH_WITHIN):
-            await retrying(jobs.hits, rows(events, "hits"))
+            await handle_hits(rows(events, "hits"), [])
             await ack(stream, events)
 
     return app

@@ -38,13 +38,18 @@ check that these are still needed and still apply.
 
   The replacement commits only a run that starts exactly at the committed
   offset (or, for a partition never committed, at its first offset), with
-  duplicates and offsets below it dropped. A partition whose next record is
-  gone (deleted by retention before it was processed) is handled by the
-  worker's stall watchdog, which moves the floor and logs the loss.
+  duplicates and offsets below it dropped. Acked offsets waiting behind one
+  that never comes are recorded as a hole (``holes``), which the worker's
+  watchdog mends by handling the missing records, read straight from the
+  broker, and acking them (a seek did not help: faust delivered records it
+  still held from before the seek and dropped the re-read ones again). A partition
+  whose next record is gone (deleted by retention before it was processed) is
+  handled by the same watchdog, which moves the floor and logs the loss.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 FETCH_MAX_WAIT_MS = 100
@@ -81,9 +86,25 @@ def next_commit(acked: list[int], start: int | None) -> tuple[int | None, list[i
     return end, offsets[end - start:]
 
 
+def holes(consumer: Any) -> dict[Any, float]:
+    """Per partition, since when (monotonic) acked offsets wait behind one that was never acked.
+
+    The agents ack each partition's records in offset order, so such a hole that lasts is a record
+    faust dropped around a rebalance (delivered behind a stale read offset, or with an old
+    generation): it will not come by itself. The worker's watchdog handles the missing records,
+    read straight from the broker, when a hole is older than a few seconds.
+    """
+    found: dict[Any, float] | None = getattr(consumer, "qinglang_holes", None)
+    if found is None:
+        found = {}
+        consumer.qinglang_holes = found
+    return found
+
+
 def _new_offset(self: Any, tp: Any) -> int | None:
     acked: list[int] = self._acked[tp]
     if not acked:
+        holes(self).pop(tp, None)
         return None
     gap = self._gap.get(tp)
     if gap:
@@ -91,6 +112,10 @@ def _new_offset(self: Any, tp: Any) -> int | None:
     committed = self._committed_offset[tp]
     start = committed if committed is not None else commit_floor(self).get(tp)
     offset, left = next_commit(acked, start)
+    if offset is None and left:
+        holes(self).setdefault(tp, time.monotonic())
+    else:
+        holes(self).pop(tp, None)
     acked[:] = left
     index = self._acked_index[tp]
     index.clear()

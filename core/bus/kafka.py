@@ -233,6 +233,36 @@ class KafkaBus(Bus):
             raise _unavailable(self.address, exc, f"reading offsets of {topic}") from exc
         return {tp.partition: int(off) for tp, off in ends.items()}
 
+    def read_range(self, topic: str, partition: int, start: int, end: int,
+                   timeout: float = 30.0) -> list[tuple[int, bytes | None, bytes]]:
+        """The raw records (offset, key, value) of one partition from ``start`` up to ``end`` (exclusive).
+
+        No consumer group: nothing is committed. Used to handle records a stream consumer skipped.
+        """
+        import time
+
+        from kafka import KafkaConsumer, TopicPartition
+        from kafka.errors import KafkaError
+
+        tp = TopicPartition(self.name(topic), partition)
+        out: list[tuple[int, bytes | None, bytes]] = []
+        try:
+            consumer = KafkaConsumer(bootstrap_servers=self.address, group_id=None, enable_auto_commit=False,
+                                     client_id=f"{self._client_id}-range")
+            try:
+                consumer.assign([tp])
+                consumer.seek(tp, start)
+                deadline = time.monotonic() + timeout
+                while consumer.position(tp) < end and time.monotonic() < deadline:
+                    for rec in consumer.poll(timeout_ms=500, max_records=1000).get(tp, []):
+                        if start <= rec.offset < end:
+                            out.append((rec.offset, rec.key, rec.value))
+            finally:
+                consumer.close()
+        except KafkaError as exc:
+            raise _unavailable(self.address, exc, f"reading {topic}[{partition}] offsets {start}-{end - 1}") from exc
+        return out
+
     def committed(self, group: str, topic: str) -> dict[int, int]:
         from kafka.errors import KafkaError
 

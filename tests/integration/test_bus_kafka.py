@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from core.bus import open_bus
@@ -46,6 +48,20 @@ def test_topics_get_the_partition_count_asked_for(kafka_address: str) -> None:
         topic = unique("parts")
         bus.ensure_topics([topic], partitions=3)
         assert sorted(bus.end_offsets(topic)) == [0, 1, 2]
+    finally:
+        bus.close()
+
+
+def test_read_range_returns_one_partitions_records_raw(kafka_address: str) -> None:
+    bus = KafkaBus(kafka_address)
+    try:
+        topic = unique("parts")
+        bus.ensure_topics([topic], partitions=1)
+        bus.produce_many(topic, [("k", {"i": i}) for i in range(10)])
+        got = bus.read_range(topic, 0, 3, 7)
+        assert [(offset, key, json.loads(value)["i"]) for offset, key, value in got] == [
+            (3, b"k", 3), (4, b"k", 4), (5, b"k", 5), (6, b"k", 6)]
+        assert bus.read_range(topic, 0, 10, 10) == []
     finally:
         bus.close()
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from stream_jobs.faust_patches import _new_offset, commit_floor, next_commit
+from stream_jobs.faust_patches import _new_offset, commit_floor, holes, next_commit
 
 
 def test_a_run_from_the_committed_offset_is_committed() -> None:
@@ -67,3 +67,13 @@ def test_gaps_are_not_taken_as_acked(committed: int | None) -> None:
     commit_floor(c)[("t", 0)] = 3
     assert _new_offset(c, ("t", 0)) is None
     assert not gap
+
+
+def test_a_hole_is_recorded_until_the_missing_offset_is_acked() -> None:
+    c = _consumer([11, 12], 10)
+    assert _new_offset(c, ("t", 0)) is None
+    since = holes(c)[("t", 0)]
+    assert _new_offset(c, ("t", 0)) is None and holes(c)[("t", 0)] == since  # the first sighting is kept
+    c._acked[("t", 0)].append(10)
+    assert _new_offset(c, ("t", 0)) == 13
+    assert ("t", 0) not in holes(c)
