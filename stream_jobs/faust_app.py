@@ -327,26 +327,19 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
     async def mend(consumer: Any, tp: Any) -> None:
         """Handle the records of a hole (never delivered by faust) read straight from the broker, then
         ack them, so the commit moves on; see faust_patches.holes."""
-        committed = consumer._committed_offset.get(tp)
-        acked = consumer._acked.get(tp) or []
-        if committed is None or not acked or tp.topic not in handlers:
+        found = faust_patches.hole_range(consumer, tp)
+        if found is None or tp.topic not in handlers:
             return
-        end = min(acked)
-        if end <= committed:
-            return
+        start, end = found
         plain = tp.topic.removeprefix(bus.prefix)
         loop = asyncio.get_running_loop()
-        got = await loop.run_in_executor(None, bus.read_range, plain, tp.partition, committed, end)
-        batch: list[Row] = [(offset, key, value) for offset, key, value in got]
+        got = await loop.run_in_executor(None, bus.read_range, plain, tp.partition, start, end)
+        batch: list[Row] = list(got)
         log.warning("%s[%d]: offsets %d to %d were never delivered by faust; handling them from the broker",
-                    tp.topic, tp.partition, committed, end - 1)
+                    tp.topic, tp.partition, start, end - 1)
         if batch:
             await handlers[tp.topic](batch, [tp.partition] * len(batch))
-        index = consumer._acked_index[tp]
-        for offset, _, _ in batch:
-            if offset not in index:
-                index.add(offset)
-                consumer._acked[tp].append(offset)
+        faust_patches.mark_acked(consumer, tp, [offset for offset, _, _ in batch])
 
     @app.agent(topic(Topic.SAMPLES), name="samples")
     async def samples_agent(stream: Any) -> None:

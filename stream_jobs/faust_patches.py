@@ -101,6 +101,24 @@ def holes(consumer: Any) -> dict[Any, float]:
     return found
 
 
+def hole_range(consumer: Any, tp: Any) -> tuple[int, int] | None:
+    """The offsets [start, end) of a partition's hole: from the committed offset to the first acked one."""
+    committed = consumer._committed_offset.get(tp)
+    acked = consumer._acked.get(tp) or []
+    if committed is None or not acked or min(acked) <= committed:
+        return None
+    return committed, min(acked)
+
+
+def mark_acked(consumer: Any, tp: Any, offsets: list[int]) -> None:
+    """Count offsets as acked (records handled outside faust's delivery), as ``Consumer.ack`` would."""
+    index = consumer._acked_index[tp]
+    for offset in offsets:
+        if offset not in index:
+            index.add(offset)
+            consumer._acked[tp].append(offset)
+
+
 def _new_offset(self: Any, tp: Any) -> int | None:
     acked: list[int] = self._acked[tp]
     if not acked:

@@ -77,3 +77,14 @@ def test_a_hole_is_recorded_until_the_missing_offset_is_acked() -> None:
     c._acked[("t", 0)].append(10)
     assert _new_offset(c, ("t", 0)) == 13
     assert ("t", 0) not in holes(c)
+
+
+def test_hole_range_and_mark_acked_close_the_hole() -> None:
+    from stream_jobs.faust_patches import hole_range, mark_acked
+
+    c = _consumer([8, 9], 5)
+    assert hole_range(c, ("t", 0)) == (5, 8)
+    mark_acked(c, ("t", 0), [5, 6, 7, 8])  # 8 is acked already: not twice
+    assert sorted(c._acked[("t", 0)]) == [5, 6, 7, 8, 9]
+    assert hole_range(c, ("t", 0)) is None
+    assert _new_offset(c, ("t", 0)) == 10
