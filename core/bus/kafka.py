@@ -238,6 +238,7 @@ class KafkaBus(Bus):
         """The raw records (offset, key, value) of one partition from ``start`` up to ``end`` (exclusive).
 
         No consumer group: nothing is committed. Used to handle records a stream consumer skipped.
+        Records the broker no longer has (deleted by retention) are simply not in the result.
         """
         import time
 
@@ -251,7 +252,8 @@ class KafkaBus(Bus):
                                      client_id=f"{self._client_id}-range")
             try:
                 consumer.assign([tp])
-                consumer.seek(tp, start)
+                first = int(consumer.beginning_offsets([tp]).get(tp) or 0)
+                consumer.seek(tp, max(start, first))  # records before ``first`` are gone (retention)
                 deadline = time.monotonic() + timeout
                 while consumer.position(tp) < end and time.monotonic() < deadline:
                     for rec in consumer.poll(timeout_ms=500, max_records=1000).get(tp, []):

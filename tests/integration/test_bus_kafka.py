@@ -62,6 +62,14 @@ def test_read_range_returns_one_partitions_records_raw(kafka_address: str) -> No
         assert [(offset, key, json.loads(value)["i"]) for offset, key, value in got] == [
             (3, b"k", 3), (4, b"k", 4), (5, b"k", 5), (6, b"k", 6)]
         assert bus.read_range(topic, 0, 10, 10) == []
+        from kafka import KafkaAdminClient, TopicPartition
+
+        admin = KafkaAdminClient(bootstrap_servers=kafka_address)
+        try:
+            admin.delete_records({TopicPartition(topic, 0): 6})  # as retention would
+        finally:
+            admin.close()
+        assert [offset for offset, _, _ in bus.read_range(topic, 0, 2, 8)] == [6, 7]  # what is left
     finally:
         bus.close()
 
