@@ -109,6 +109,8 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
     """The Faust app with its three agents and the media-state table."""
     import faust
 
+    from stream_jobs.runner import DEAD, LATENCY, RECORDS, WAIT  # the metrics the embedded runner reports too
+
     faust_patches.apply()
 
     jobs = jobs or Jobs(settings)
@@ -162,8 +164,6 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
         broker refusing a send) is logged with its traceback. Either way the batch stays unacked,
         so nothing is skipped.
         """
-        from stream_jobs.runner import DEAD, LATENCY, RECORDS
-
         loop = asyncio.get_running_loop()
         delay = 0.5
         stage = fn.__name__
@@ -258,7 +258,6 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
             log.warning("no progress for %.0f s on %s; reading again from the committed offsets",
                         STALL_SECONDS, ", ".join(f"{tp.topic}[{tp.partition}] at {c} of {e}" for tp, c, e in stalled))
             progress.clear()
-            await skip_expired(consumer, stalled)
             await reread(consumer)
 
     async def reread(consumer: Any) -> None:
@@ -271,25 +270,7 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
         finally:
             await app._fetcher.maybe_start()
 
-    async def skip_expired(consumer: Any, stalled: list[tuple[Any, int, int]]) -> None:
-        """A committed offset below the partition's first record (retention deleted the records
-        before they were processed) can never be acked: say so, and commit the first offset."""
-        try:
-            firsts = await consumer.earliest_offsets(*(tp for tp, _, _ in stalled))
-        except Exception as exc:  # noqa: BLE001 - look again at the next stall
-            log.debug("earliest offsets unavailable: %s", exc)
-            return
-        expired = {tp: firsts[tp] for tp, committed, _ in stalled if firsts.get(tp, 0) > committed}
-        for tp, first in expired.items():
-            log.error("%s[%d]: records before offset %d were deleted by the topic's retention before they "
-                      "were processed; they are lost. Raise retention.ms or add workers. Going on from %d.",
-                      tp.topic, tp.partition, first, first)
-        if expired:
-            await consumer._commit(expired)  # faust's low-level commit (no acks needed)
-
     def rows(events: list[Any], stage: str) -> list[Row]:
-        from stream_jobs.runner import WAIT
-
         stamps = [e.message.timestamp for e in events if e.message.timestamp]
         if stamps:
             WAIT.labels(stage).observe(max(0.0, time.time() - min(stamps)))
@@ -339,7 +320,17 @@ def make_app(settings: Settings, jobs: Jobs | None = None) -> Any:
                     tp.topic, tp.partition, start, end - 1)
         if batch:
             await handlers[tp.topic](batch, [tp.partition] * len(batch))
-        faust_patches.mark_acked(consumer, tp, [offset for offset, _, _ in batch])
+        done = [offset for offset, _, _ in batch]
+        if len(done) < end - start:  # records the broker no longer has: deleted by retention, unprocessed
+            first = (await consumer.earliest_offsets(tp)).get(tp, start)
+            handled = set(done)
+            gone = [o for o in range(start, min(first, end)) if o not in handled]
+            if gone:
+                log.error("%s[%d]: records %d to %d were deleted by the topic's retention before they were "
+                          "processed; they are lost. Raise retention.ms or add workers.",
+                          tp.topic, tp.partition, gone[0], gone[-1])
+                done += gone
+        faust_patches.mark_acked(consumer, tp, done)
 
     @app.agent(topic(Topic.SAMPLES), name="samples")
     async def samples_agent(stream: Any) -> None:

@@ -42,9 +42,9 @@ check that these are still needed and still apply.
   that never comes are recorded as a hole (``holes``), which the worker's
   watchdog mends by handling the missing records, read straight from the
   broker, and acking them (a seek did not help: faust delivered records it
-  still held from before the seek and dropped the re-read ones again). A partition
-  whose next record is gone (deleted by retention before it was processed) is
-  handled by the same watchdog, which moves the floor and logs the loss.
+  still held from before the seek and dropped the re-read ones again). Records
+  the broker no longer has (deleted by retention before they were processed)
+  show up as the same kind of hole; the mend logs them as lost and acks them.
 """
 
 from __future__ import annotations
