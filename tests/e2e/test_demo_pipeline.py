@@ -125,19 +125,21 @@ def test_sigkill_mid_run_loses_and_doubles_nothing(tmp_path):
     env = dict(os.environ, QINGLANG_DATA_DIR=str(data_dir))
     cmd = [sys.executable, "-m", "qinglang", "jobs"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    watch = make_services(data_dir)  # opened once: the poll below must be quicker than the runner's batches
     try:
         # kill as soon as the first hits are durable but work remains
         deadline = time.monotonic() + 300
         killed_mid_run = False
         while time.monotonic() < deadline:
-            time.sleep(0.2)
-            n = len(_all_hits(data_dir))
+            time.sleep(0.02)
+            n = watch.index.count()
             if n >= 1:
                 killed_mid_run = n < len(reference)
                 break
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
+        watch.close()
         if proc.poll() is None:
             proc.kill()
     assert killed_mid_run, "the runner finished before it could be killed; the test proved nothing"
